@@ -1,0 +1,232 @@
+"""The metric catalog (catalog.yaml + sql/<name>.sql) and the functions that evaluate it.
+
+Every metric query takes the same named parameters and returns the same three columns,
+so one function serves KPI cards, rankings, trends and the CLI alike:
+
+    $date_from, $date_to   first and last day of the range (DATE)
+    $bucket                month | quarter | half | year | all   (one row set per bucket)
+    $community_id, $grid_id  filters, NULL for none
+    $by                    community | grid: what unit_id is
+
+    -> period_start DATE, unit_id VARCHAR (NULL on the total row), value
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+import yaml
+
+from metrics.periods import Period
+
+CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+Bucket = Literal["month", "quarter", "half", "year", "all"]
+By = Literal["community", "grid"]
+_PARAM_RE = re.compile(r"\$([a-z_]+)")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: dict[str, str]
+    description: dict[str, str]
+    unit: dict[str, str]
+    format: str
+    direction: str
+    additive: bool
+    dataset: str
+    grid: bool
+    standard: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sql(self) -> str:
+        return _sql_text(self.name)
+
+    def text(self, what: str, lang: str) -> str:
+        values: dict[str, str] = getattr(self, what)
+        return values.get(lang) or values["zh"]
+
+
+@functools.cache
+def _sql_text(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@functools.cache
+def catalog() -> dict[str, Metric]:
+    raw = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+    return {
+        name: Metric(
+            name=name,
+            label=entry["label"],
+            description=entry["description"],
+            unit=entry["unit"],
+            format=entry["format"],
+            direction=entry["direction"],
+            additive=bool(entry["additive"]),
+            dataset=entry["dataset"],
+            grid=bool(entry["grid"]),
+            standard=entry.get("standard") or {},
+        )
+        for name, entry in raw.items()
+    }
+
+
+def metric(name: str) -> Metric:
+    try:
+        return catalog()[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}") from None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which records a query covers: a community, a grid within it, or the whole city."""
+
+    community_id: str | None = None
+    grid_id: str | None = None
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    date_from: dt.date,
+    date_to: dt.date,
+    scope: Scope = Scope(),
+    *,
+    bucket: Bucket = "all",
+    by: By = "community",
+) -> pd.DataFrame:
+    """Run one metric: rows (period_start, unit_id, value); unit_id is None on totals."""
+    sql = metric(name).sql
+    values: dict[str, Any] = {
+        "date_from": date_from,
+        "date_to": date_to,
+        "bucket": bucket,
+        "community_id": scope.community_id,
+        "grid_id": scope.grid_id,
+        "by": by,
+    }
+    params = {k: values[k] for k in set(_PARAM_RE.findall(sql))}
+    # A cursor per call: the connection may be shared by Streamlit's session threads.
+    frame = con.cursor().execute(sql, params).df()
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def totals(
+    con: duckdb.DuckDBPyConnection, names: list[str], period: Period, scope: Scope = Scope()
+) -> dict[str, float | None]:
+    """Each metric's value over the whole period, for the scope (the KPI-card number)."""
+    out: dict[str, float | None] = {}
+    for name in names:
+        frame = evaluate(con, name, period.start, period.end, scope)
+        total = frame.loc[frame["unit_id"].isna(), "value"]
+        out[name] = _clean(total.iloc[0]) if len(total) else _empty(name)
+    return out
+
+
+def by_unit(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    period: Period,
+    units: list[str],
+    scope: Scope = Scope(),
+    by: By = "community",
+) -> pd.DataFrame:
+    """A unit × metric table over the period (the ranking table); index is `units`."""
+    table = pd.DataFrame(index=pd.Index(units, name="unit_id"))
+    for name in names:
+        frame = evaluate(con, name, period.start, period.end, scope, by=by)
+        values = frame.dropna(subset=["unit_id"]).set_index("unit_id")["value"]
+        column = values.reindex(units)
+        if metric(name).additive:
+            column = column.fillna(0.0)
+        table[name] = column
+    return table
+
+
+def trend(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    period: Period,
+    scope: Scope = Scope(),
+    bucket: Bucket = "month",
+) -> pd.DataFrame:
+    """A bucket × metric table of totals for the scope (the trend chart); index period_start."""
+    starts = [p.date() for p in pd.date_range(period.start, period.end, freq="MS")]
+    step = {"month": 1, "quarter": 3, "half": 6, "year": 12}.get(bucket, 1)
+    index = pd.Index(starts[::step], name="period_start")
+    table = pd.DataFrame(index=index)
+    for name in names:
+        frame = evaluate(con, name, period.start, period.end, scope, bucket=bucket)
+        values = frame[frame["unit_id"].isna()].set_index("period_start")["value"]
+        column = values.reindex(index)
+        if metric(name).additive:
+            column = column.fillna(0.0)
+        table[name] = column
+    return table
+
+
+def _clean(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _empty(name: str) -> float | None:
+    return 0.0 if metric(name).additive else None
+
+
+def change(current: float | None, previous: float | None) -> float | None:
+    """Relative change, current against previous (环比 / 同比); None where undefined."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous)
+
+
+SUMMARY_KEYS = [
+    "communities",
+    "grids",
+    "disputes_handled",
+    "supervision_orders",
+    "problems_resolved",
+    "wishes_fulfilled",
+    "job_seekers_registered",
+    "job_postings",
+    "positions_offered",
+    "placed_stable",
+    "placed_flexible",
+    "community_workers",
+    "grid_party_branches",
+    "party_groups",
+    "party_member_households",
+]
+
+
+def summary(
+    con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = Scope()
+) -> dict[str, Any]:
+    """The headline figures over a period, as the CLI's `summary` prints them."""
+    values = totals(con, list(catalog()), period, scope)
+    out: dict[str, Any] = {
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "community": scope.community_id,
+    }
+    for key in SUMMARY_KEYS + [k for k in values if k not in SUMMARY_KEYS]:
+        value = values[key]
+        if value is not None and metric(key).format in ("int",) and metric(key).additive:
+            out[key] = round(value)
+        elif value is not None:
+            out[key] = round(value, 4)
+        else:
+            out[key] = None
+    return out

@@ -1,0 +1,138 @@
+"""Reporting periods: month, quarter, half-year, year or a custom range of months.
+
+A period is always whole months, first day to last day. Codes are what the CLI and URLs
+take: 2025-10, 2025Q3, 2025H1, 2025, and 2025-01..2025-06 for a custom range.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+PeriodKind = Literal["month", "quarter", "half", "year", "range"]
+KINDS: tuple[PeriodKind, ...] = ("month", "quarter", "half", "year", "range")
+_MONTHS_IN: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_EN_MONTHS = [calendar.month_abbr[m] for m in range(13)]
+
+
+def month_start(year: int, month: int) -> dt.date:
+    return dt.date(year, month, 1)
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` after the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    kind: PeriodKind
+
+    @property
+    def months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+    @classmethod
+    def of(cls, kind: PeriodKind, start: dt.date, months: int | None = None) -> Period:
+        n = months if months is not None else _MONTHS_IN[kind]
+        last = add_months(start, n - 1)
+        return cls(start.replace(day=1), month_end(last.year, last.month), kind)
+
+    @classmethod
+    def span(cls, first_month: dt.date, last_month: dt.date) -> Period:
+        """A custom range from the month of `first_month` to the month of `last_month`."""
+        if last_month < first_month:
+            first_month, last_month = last_month, first_month
+        return cls(
+            first_month.replace(day=1), month_end(last_month.year, last_month.month), "range"
+        )
+
+    @classmethod
+    def parse(cls, code: str) -> Period:
+        text = code.strip().upper()
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})\.\.(\d{4})-(\d{1,2})", text):
+            y1, m1, y2, m2 = map(int, m.groups())
+            return cls.span(month_start(y1, m1), month_start(y2, m2))
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+            return cls.of("month", month_start(int(m[1]), int(m[2])))
+        if m := re.fullmatch(r"(\d{4})Q([1-4])", text):
+            return cls.of("quarter", month_start(int(m[1]), int(m[2]) * 3 - 2))
+        if m := re.fullmatch(r"(\d{4})H([12])", text):
+            return cls.of("half", month_start(int(m[1]), int(m[2]) * 6 - 5))
+        if m := re.fullmatch(r"(\d{4})", text):
+            return cls.of("year", month_start(int(m[1]), 1))
+        raise ValueError(f"not a period: {code!r} (try 2025-10, 2025Q3, 2025H1 or 2025)")
+
+    @property
+    def code(self) -> str:
+        s = self.start
+        if self.kind == "month":
+            return f"{s.year}-{s.month:02d}"
+        if self.kind == "quarter":
+            return f"{s.year}Q{(s.month - 1) // 3 + 1}"
+        if self.kind == "half":
+            return f"{s.year}H{(s.month - 1) // 6 + 1}"
+        if self.kind == "year":
+            return f"{s.year}"
+        return f"{s.year}-{s.month:02d}..{self.end.year}-{self.end.month:02d}"
+
+    def previous(self) -> Period:
+        """The period just before, of the same length (环比)."""
+        return Period.of(self.kind, add_months(self.start, -self.months), self.months)
+
+    def year_ago(self) -> Period:
+        """The same period a year earlier (同比)."""
+        return Period.of(self.kind, add_months(self.start, -12), self.months)
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+    def label(self, lang: str = "zh") -> str:
+        s, e = self.start, self.end
+        if lang == "zh":
+            if self.kind == "month":
+                return f"{s.year}年{s.month}月"
+            if self.kind == "quarter":
+                return f"{s.year}年第{(s.month - 1) // 3 + 1}季度"
+            if self.kind == "half":
+                return f"{s.year}年{'上' if s.month <= 6 else '下'}半年"
+            if self.kind == "year":
+                return f"{s.year}年"
+            return f"{s.year}年{s.month}月—{e.year}年{e.month}月"
+        if self.kind == "month":
+            return f"{_EN_MONTHS[s.month]} {s.year}"
+        if self.kind == "quarter":
+            return f"Q{(s.month - 1) // 3 + 1} {s.year}"
+        if self.kind == "half":
+            return f"H{(s.month - 1) // 6 + 1} {s.year}"
+        if self.kind == "year":
+            return f"{s.year}"
+        return f"{_EN_MONTHS[s.month]} {s.year} – {_EN_MONTHS[e.month]} {e.year}"
+
+
+def periods_between(first: dt.date, last: dt.date, kind: PeriodKind) -> list[Period]:
+    """Every period of `kind` that overlaps first..last, the latest first."""
+    if kind == "range":
+        raise ValueError("a custom range is not enumerable")
+    step = _MONTHS_IN[kind]
+    start_month = ((first.month - 1) // step) * step + 1
+    cursor = dt.date(first.year, start_month, 1)
+    out = []
+    while cursor <= last:
+        out.append(Period.of(kind, cursor))
+        cursor = add_months(cursor, step)
+    return out[::-1]
+
+
+def month_label(day: dt.date, lang: str = "zh") -> str:
+    return f"{day.year}年{day.month}月" if lang == "zh" else f"{_EN_MONTHS[day.month]} {day.year}"

@@ -1,0 +1,8 @@
+-- Property companies rated two stars or fewer (不合格) at least once in the quarters the period touches.
+SELECT p.period_start, r.community_id AS unit_id, count(DISTINCT r.company) AS value
+FROM property_ratings AS r
+JOIN periods($date_from, $date_to, $bucket) AS p
+    ON quarter_start(r.quarter) <= p.period_end AND quarter_end(r.quarter) >= p.period_start
+WHERE r.stars <= 2
+    AND in_scope(r.community_id, NULL, $community_id, NULL)
+GROUP BY GROUPING SETS ((p.period_start, r.community_id), (p.period_start))

@@ -1,0 +1,6 @@
+-- Party-member centre households (党员中心户), from the community registry as it stands (not dated).
+SELECT p.period_start, c.community_id AS unit_id, sum(c.party_member_households) AS value
+FROM communities AS c
+CROSS JOIN periods($date_from, $date_to, $bucket) AS p
+WHERE in_scope(c.community_id, NULL, $community_id, NULL)
+GROUP BY GROUPING SETS ((p.period_start, c.community_id), (p.period_start))

@@ -1,0 +1,8 @@
+-- People placed in stable employment (稳定就业), summed over the monthly reports in the period.
+-- Employment is reported per community: with a grid chosen, this is the community's figure.
+SELECT p.period_start, e.community_id AS unit_id, sum(e.placed_stable) AS value
+FROM employment AS e
+JOIN periods($date_from, $date_to, $bucket) AS p
+    ON e.month BETWEEN p.period_start AND p.period_end
+WHERE in_scope(e.community_id, NULL, $community_id, NULL)
+GROUP BY GROUPING SETS ((p.period_start, e.community_id), (p.period_start))

@@ -1,0 +1,10 @@
+-- Share of ratings at four stars or more, in the quarters the period touches.
+SELECT
+    p.period_start,
+    r.community_id AS unit_id,
+    avg(CASE WHEN r.stars >= 4 THEN 1.0 ELSE 0.0 END) AS value
+FROM property_ratings AS r
+JOIN periods($date_from, $date_to, $bucket) AS p
+    ON quarter_start(r.quarter) <= p.period_end AND quarter_end(r.quarter) >= p.period_start
+WHERE in_scope(r.community_id, NULL, $community_id, NULL)
+GROUP BY GROUPING SETS ((p.period_start, r.community_id), (p.period_start))
