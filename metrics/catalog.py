@@ -96,12 +96,15 @@ class Scope:
     grid_id: str | None = None
 
 
+CITY = Scope()
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     name: str,
     date_from: dt.date,
     date_to: dt.date,
-    scope: Scope = Scope(),
+    scope: Scope = CITY,
     *,
     bucket: Bucket = "all",
     by: By = "community",
@@ -124,7 +127,7 @@ def evaluate(
 
 
 def totals(
-    con: duckdb.DuckDBPyConnection, names: list[str], period: Period, scope: Scope = Scope()
+    con: duckdb.DuckDBPyConnection, names: list[str], period: Period, scope: Scope = CITY
 ) -> dict[str, float | None]:
     """Each metric's value over the whole period, for the scope (the KPI-card number)."""
     out: dict[str, float | None] = {}
@@ -140,7 +143,7 @@ def by_unit(
     names: list[str],
     period: Period,
     units: list[str],
-    scope: Scope = Scope(),
+    scope: Scope = CITY,
     by: By = "community",
 ) -> pd.DataFrame:
     """A unit × metric table over the period (the ranking table); index is `units`."""
@@ -159,7 +162,7 @@ def trend(
     con: duckdb.DuckDBPyConnection,
     names: list[str],
     period: Period,
-    scope: Scope = Scope(),
+    scope: Scope = CITY,
     bucket: Bucket = "month",
 ) -> pd.DataFrame:
     """A bucket × metric table of totals for the scope (the trend chart); index period_start."""
@@ -212,7 +215,7 @@ SUMMARY_KEYS = [
 
 
 def summary(
-    con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = Scope()
+    con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = CITY
 ) -> dict[str, Any]:
     """The headline figures over a period, as the CLI's `summary` prints them."""
     values = totals(con, list(catalog()), period, scope)

@@ -1,0 +1,34 @@
+"""基层治理数据看板: page configuration and navigation, nothing else.
+
+Run: make run   (or: .venv/bin/streamlit run app.py)
+"""
+
+import logging
+
+import streamlit as st
+
+from pages import _ui
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(
+    page_title="基层治理数据看板", page_icon=":material/account_balance:", layout="wide"
+)
+
+_ui.language_switch()
+PAGES = [
+    ("pages/overview.py", "page_overview", ":material/dashboard:", "overview"),
+    ("pages/cases.py", "page_cases", ":material/gavel:", "cases"),
+    ("pages/wishes.py", "page_wishes", ":material/volunteer_activism:", "wishes"),
+    ("pages/employment.py", "page_employment", ":material/work:", "employment"),
+    ("pages/property.py", "page_property", ":material/apartment:", "property"),
+    ("pages/registry.py", "page_registry", ":material/groups:", "registry"),
+]
+navigation = st.navigation(
+    [
+        st.Page(path, title=_ui.tr(title), icon=icon, url_path=url, default=(url == "overview"))
+        for path, title, icon, url in PAGES
+    ]
+)
+st.sidebar.caption(_ui.tr("app_subtitle"))
+navigation.run()

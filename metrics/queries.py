@@ -1,0 +1,117 @@
+"""Reads that are not metrics: the registry lists, the data's date range, record
+drill-downs and category breakdowns. Values are bound; identifiers come from the contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from metrics.catalog import CITY, Scope
+from metrics.periods import Period
+from metrics.schemas import DATASETS
+
+# Dataset -> the date columns whose span says which months have data.
+_DATED = {"cases": "reported_on", "wishes": "registered_on", "employment": "month"}
+
+# Columns a page may break a dataset down by (categorical fields of the contract).
+BREAKDOWNS = {
+    "cases": ("case_type", "category", "channel", "status"),
+    "wishes": ("beneficiary_group", "wish_category", "claimed_by", "status"),
+    "property_ratings": ("stars", "outcome", "company"),
+}
+
+
+def communities(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return (
+        con.cursor()
+        .execute("SELECT community_id, name, street FROM communities ORDER BY community_id")
+        .df()
+    )
+
+
+def grids(con: duckdb.DuckDBPyConnection, community_id: str | None) -> pd.DataFrame:
+    return (
+        con.cursor()
+        .execute(
+            "SELECT grid_id, community_id, name, households, is_micro FROM grids"
+            " WHERE $community_id IS NULL OR community_id = $community_id ORDER BY grid_id",
+            {"community_id": community_id},
+        )
+        .df()
+    )
+
+
+def data_months(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """First and last month that any dated ledger covers; None on an empty store."""
+    parts = " UNION ALL ".join(
+        f"SELECT min({col}) AS lo, max({col}) AS hi FROM {name}" for name, col in _DATED.items()
+    )
+    sql = f"SELECT min(lo), max(hi) FROM ({parts})"  # table and column names from _DATED
+    lo, hi = con.cursor().execute(sql).fetchone() or (None, None)
+    if lo is None or hi is None:
+        return None
+    return lo.replace(day=1), hi.replace(day=1)
+
+
+def _where(dataset: str, period: Period | None, scope: Scope) -> tuple[str, dict[str, object]]:
+    spec = DATASETS[dataset]
+    clauses = ["($community_id IS NULL OR community_id = $community_id)"]
+    params: dict[str, object] = {"community_id": scope.community_id}
+    if spec.has_grid and "grid_id" in spec.field_names:
+        clauses.append("($grid_id IS NULL OR grid_id = $grid_id)")
+        params["grid_id"] = scope.grid_id
+    if period is not None and spec.period_field is not None:
+        column = spec.period_field
+        if spec.field(column).type == "quarter":
+            clauses.append(
+                f"quarter_start({column}) <= $date_to AND quarter_end({column}) >= $date_from"
+            )
+        else:
+            clauses.append(f"{column} BETWEEN $date_from AND $date_to")
+        params.update(date_from=period.start, date_to=period.end)
+    return " AND ".join(clauses), params
+
+
+def records(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    scope: Scope = CITY,
+    period: Period | None = None,
+    *,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """One page of a dataset's records for the scope and period, and the total count."""
+    spec = DATASETS[dataset]
+    where, params = _where(dataset, period, scope)
+    order = ", ".join(spec.key)
+    # Only identifiers from the contract are spliced in; every value is bound.
+    count_sql = f"SELECT count(*) FROM {spec.name} WHERE {where}"
+    page_sql = (
+        f"SELECT * FROM {spec.name} WHERE {where} ORDER BY {order} LIMIT $limit OFFSET $offset"
+    )
+    cur = con.cursor()
+    total = cur.execute(count_sql, params).fetchone()
+    page = cur.execute(page_sql, {**params, "limit": limit, "offset": offset}).df()
+    return page, int(total[0]) if total else 0
+
+
+def breakdown(
+    con: duckdb.DuckDBPyConnection,
+    dataset: str,
+    column: str,
+    scope: Scope = CITY,
+    period: Period | None = None,
+) -> pd.DataFrame:
+    """Record counts by one categorical column: (value, count), largest first."""
+    if column not in BREAKDOWNS.get(dataset, ()):
+        raise ValueError(f"{dataset} cannot be broken down by {column!r}")
+    where, params = _where(dataset, period, scope)
+    sql = (
+        f"SELECT CAST({column} AS VARCHAR) AS value, count(*) AS count FROM {dataset}"
+        f" WHERE {where} GROUP BY ALL ORDER BY count DESC, value"
+    )
+    return con.cursor().execute(sql, params).df()

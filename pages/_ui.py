@@ -1,0 +1,550 @@
+"""What every page shares: the cached calls into metrics/, the filters, and the widgets
+that draw KPI cards, rankings, trends and record tables. Not a page itself.
+
+Caching lives here only. Results are keyed by the store's version token, so a new upload
+is seen on the next rerun without clearing anything by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
+
+from metrics import catalog, demo, queries
+from metrics.catalog import Scope
+from metrics.export import to_csv_bytes, to_xlsx_bytes
+from metrics.i18n import fmt_change, fmt_number, t
+from metrics.periods import KINDS, Period, add_months, periods_between
+from metrics.schemas import DATASETS
+from metrics.store import Store, StoreVersion
+
+log = logging.getLogger("govdash.ui")
+
+ALL = "__all__"  # the "whole city" / "all grids" choice in the filters
+PALETTE = ["#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037"]
+
+
+# -- language ----------------------------------------------------------------------------
+def lang() -> str:
+    value = st.session_state.get("lang")
+    return value if value in ("zh", "en") else "zh"
+
+
+def tr(key: str, **values: Any) -> str:
+    return t(key, lang(), **values)
+
+
+def language_switch() -> None:
+    """Chinese first; English one click away, kept in the URL (?lang=en)."""
+    st.sidebar.segmented_control(
+        "语言 / Language",
+        options=["zh", "en"],
+        default="zh",
+        format_func=lambda v: "中文" if v == "zh" else "English",
+        key="lang",
+        bind="query-params",
+        required=True,
+    )
+
+
+# -- the store, cached once per process and per version ----------------------------------
+@st.cache_resource(show_spinner=False)
+def get_store() -> Store:
+    store = Store()
+    if demo.ensure(store):
+        log.info("no store found: built the demo store in %s", store.tables_dir)
+    return store
+
+
+def version() -> StoreVersion:
+    return get_store().version()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _connection(token: str) -> Any:
+    store = get_store()
+    pinned = StoreVersion(tuple((n, int(v)) for n, v in (p.split("@") for p in token.split(","))))
+    return store.connect(pinned)
+
+
+def con() -> Any:
+    return _connection(version().token)
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _totals(token: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None):  # type: ignore[no-untyped-def]
+    return catalog.totals(_connection(token), list(names), Period.parse(period), Scope(cid, gid))
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _by_unit(  # type: ignore[no-untyped-def]
+    token: str,
+    names: tuple[str, ...],
+    period: str,
+    units: tuple[str, ...],
+    cid: str | None,
+    by: str,
+):
+    return catalog.by_unit(
+        _connection(token),
+        list(names),
+        Period.parse(period),
+        list(units),
+        Scope(cid),
+        by,  # type: ignore[arg-type]
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _trend(token: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None):  # type: ignore[no-untyped-def]
+    return catalog.trend(_connection(token), list(names), Period.parse(period), Scope(cid, gid))
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def _communities(token: str) -> pd.DataFrame:
+    return queries.communities(_connection(token))
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _grids(token: str, cid: str | None) -> pd.DataFrame:
+    return queries.grids(_connection(token), cid)
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def _data_months(token: str) -> tuple[Any, Any] | None:
+    return queries.data_months(_connection(token))
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _breakdown(
+    token: str, dataset: str, column: str, period: str, cid: str | None, gid: str | None
+):  # type: ignore[no-untyped-def]
+    return queries.breakdown(
+        _connection(token), dataset, column, Scope(cid, gid), Period.parse(period)
+    )
+
+
+# -- filters -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    scope: Scope
+    community_name: str | None
+    grid_name: str | None
+
+
+def community_names() -> dict[str, str]:
+    frame = _communities(version().token)
+    return dict(zip(frame["community_id"], frame["name"], strict=True))
+
+
+def filters(with_grid: bool = True) -> Filters:
+    """The sidebar: period type and period, community, and grid where the data has one."""
+    token = version().token
+    span = _data_months(token)
+    sb = st.sidebar
+    sb.markdown(f"**{tr('filters')}**")
+    kind = sb.selectbox(
+        tr("period_kind"),
+        options=list(KINDS),
+        format_func=lambda k: tr(f"kind_{k}"),
+        key="kind",
+        bind="query-params",
+    )
+    if span is None:
+        st.info(tr("empty_store"))
+        st.stop()
+    first, last = span
+    if kind == "range":
+        months = [
+            add_months(first, i)
+            for i in range((last.year - first.year) * 12 + last.month - first.month + 1)
+        ]
+        labels = {
+            m.strftime("%Y-%m"): Period.parse(m.strftime("%Y-%m")).label(lang()) for m in months
+        }
+        codes = list(labels)
+        start, end = sb.select_slider(
+            tr("period_range"),
+            options=codes,
+            value=(codes[max(0, len(codes) - 12)], codes[-1]),
+            format_func=lambda c: labels[c],
+            key="range",
+        )
+        period = Period.parse(f"{start}..{end}")
+    else:
+        options = [p.code for p in periods_between(first, last, kind)]
+        code = sb.selectbox(
+            tr("period"),
+            options=options,
+            format_func=lambda c: Period.parse(c).label(lang()),
+            key=f"period_{kind}",
+            bind="query-params",
+        )
+        period = Period.parse(code or options[0])
+    names = community_names()
+    cid = sb.selectbox(
+        tr("community"),
+        options=[ALL, *names],
+        format_func=lambda c: tr("whole_city") if c == ALL else names.get(c, c),
+        key="community",
+        bind="query-params",
+    )
+    community = None if cid in (None, ALL) else cid
+    grid = None
+    grid_name = None
+    if with_grid and community is not None:
+        grid_frame = _grids(token, community)
+        grid_names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
+        gid = sb.selectbox(
+            tr("grid"),
+            options=[ALL, *grid_names],
+            format_func=lambda g: tr("all_grids") if g == ALL else grid_names.get(g, g),
+            key=f"grid_{community}",
+        )
+        if gid not in (None, ALL):
+            grid, grid_name = gid, grid_names.get(gid)
+    return Filters(
+        period, Scope(community, grid), names.get(community) if community else None, grid_name
+    )
+
+
+def scope_label(f: Filters) -> str:
+    parts = [f.community_name or tr("whole_city")]
+    if f.grid_name:
+        parts.append(f.grid_name)
+    return " · ".join(parts) + " · " + f.period.label(lang())
+
+
+# -- drawing -----------------------------------------------------------------------------
+def header(title_key: str, intro_key: str) -> None:
+    st.title(tr(title_key))
+    st.caption(tr(intro_key))
+    if get_store().is_demo:
+        st.badge(tr("demo_badge"), icon=":material/science:", color="orange", help=tr("demo_note"))
+
+
+def metric_label(name: str) -> str:
+    return catalog.metric(name).text("label", lang())
+
+
+def metric_value(name: str, value: float | None) -> str:
+    m = catalog.metric(name)
+    unit = m.text("unit", lang())
+    text = fmt_number(value, m.format, lang())
+    if value is None or not unit or m.format == "pct":
+        return text
+    return f"{text} {unit}" if lang() == "en" else f"{text}{unit}"
+
+
+def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, float | None]:
+    """KPI cards: value for the period, 环比 as the delta, 同比 and the meaning in the help."""
+    token = version().token
+    cid, gid = f.scope.community_id, f.scope.grid_id
+    now = _totals(token, tuple(names), f.period.code, cid, gid)
+    prev = _totals(token, tuple(names), f.period.previous().code, cid, gid)
+    ago = _totals(token, tuple(names), f.period.year_ago().code, cid, gid)
+    for start in range(0, len(names), per_row):
+        cols = st.columns(per_row)
+        for col, name in zip(cols, names[start : start + per_row], strict=False):
+            m = catalog.metric(name)
+            mom = catalog.change(now[name], prev[name])
+            yoy = catalog.change(now[name], ago[name])
+            help_text = "\n\n".join(
+                [
+                    m.text("description", lang()),
+                    f"{tr('mom')}: {fmt_change(mom)}（{metric_value(name, prev[name])}）",
+                    f"{tr('yoy')}: {fmt_change(yoy)}（{metric_value(name, ago[name])}）",
+                ]
+            )
+            col.metric(
+                metric_label(name),
+                metric_value(name, now[name]),
+                delta=None if mom is None else f"{mom * 100:+.1f}%",
+                delta_color={"up": "normal", "down": "inverse"}.get(m.direction, "off"),
+                delta_description=tr("mom"),
+                help=help_text,
+                border=True,
+            )
+            col.caption(f"{tr('yoy')} {fmt_change(yoy)}")
+    return now
+
+
+def trend_chart(names: Sequence[str], f: Filters, *, kind: str = "line", months: int = 24) -> None:
+    """Monthly totals for the scope over the period, or the trailing `months` if longer."""
+    start = min(f.period.start, add_months(f.period.start, -(months - f.period.months)))
+    window = Period.span(start, f.period.end)
+    frame = _trend(
+        version().token, tuple(names), window.code, f.scope.community_id, f.scope.grid_id
+    )
+    fig = go.Figure()
+    x = [f"{d.year}-{d.month:02d}" for d in frame.index]
+    for i, name in enumerate(names):
+        trace_kw = {
+            "name": metric_label(name),
+            "x": x,
+            "y": frame[name],
+            "marker_color": PALETTE[i % len(PALETTE)],
+        }
+        fig.add_trace(
+            go.Bar(**trace_kw) if kind == "bar" else go.Scatter(mode="lines+markers", **trace_kw)
+        )
+    fig.add_vrect(
+        x0=f"{f.period.start.year}-{f.period.start.month:02d}",
+        x1=f"{f.period.end.year}-{f.period.end.month:02d}",
+        fillcolor="#b71c1c",
+        opacity=0.07,
+        line_width=0,
+    )
+    style(fig, tr("trend_title", scope=f.community_name or tr("whole_city")))
+    fig.update_xaxes(title_text=tr("month"), type="category", tickangle=-45, nticks=12)
+    fig.update_yaxes(title_text=metric_unit_title(names[0]))
+    st.plotly_chart(fig, config={"displaylogo": False})
+
+
+def metric_unit_title(name: str) -> str:
+    m = catalog.metric(name)
+    unit = m.text("unit", lang())
+    return unit or ("%" if m.format == "pct" else "")
+
+
+def style(fig: go.Figure, title: str) -> None:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 16}},
+        font={"family": "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        height=380,
+        hovermode="x unified",
+    )
+
+
+def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.DataFrame:
+    """Communities (or the community's grids) ranked by `sort_by`, with the rank change
+    against the previous period; other metrics as columns. Returns the table it drew."""
+    token = version().token
+    by = "grid" if f.scope.community_id and catalog.metric(sort_by).grid else "community"
+    if by == "grid":
+        grid_frame = _grids(token, f.scope.community_id)
+        units = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
+        cid = f.scope.community_id
+    else:
+        units = community_names()
+        cid = None
+    now = _by_unit(token, tuple(names), f.period.code, tuple(units), cid, by)
+    prev = _by_unit(token, (sort_by,), f.period.previous().code, tuple(units), cid, by)
+    ascending = catalog.metric(sort_by).direction == "down"
+    rank_now = now[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
+    rank_prev = prev[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
+    table = pd.DataFrame(
+        {
+            tr("rank"): rank_now.astype(int),
+            tr("rank_change"): [_rank_change(rank_prev[u], rank_now[u]) for u in now.index],
+            tr("grid" if by == "grid" else "community"): [units[u] for u in now.index],
+        },
+        index=now.index,
+    )
+    config: dict[str, Any] = {}
+    for name in names:
+        label = metric_label(name)
+        m = catalog.metric(name)
+        column = now[name] * (100 if m.format == "pct" else 1)
+        table[label] = column
+        fmt = {"pct": "%.1f%%", "float1": "%.1f", "stars": "%.2f", "days": "%.1f"}.get(
+            m.format, "%d"
+        )
+        config[label] = st.column_config.NumberColumn(
+            label, format=fmt, help=m.text("description", lang())
+        )
+    table = table.sort_values(tr("rank"), kind="stable")
+    st.markdown(
+        f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(lang()))}**"
+    )
+    st.dataframe(table, hide_index=True, column_config=config, key=f"rank_{key}")
+    download_buttons(table, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
+    return table
+
+
+def _rank_change(before: float, after: float) -> str:
+    if pd.isna(before) or pd.isna(after):
+        return "—"
+    delta = int(before - after)
+    return f"↑{delta}" if delta > 0 else f"↓{-delta}" if delta < 0 else "—"
+
+
+def standard_bars(name: str, f: Filters, title_key: str) -> None:
+    """One bar per community (or grid) for a registry metric, with its standard drawn in."""
+    token = version().token
+    by = "grid" if f.scope.community_id and catalog.metric(name).grid else "community"
+    units = (
+        dict(
+            zip(*(_grids(token, f.scope.community_id)[c] for c in ("grid_id", "name")), strict=True)
+        )
+        if by == "grid"
+        else community_names()
+    )
+    cid = f.scope.community_id if by == "grid" else None
+    values = _by_unit(token, (name,), f.period.code, tuple(units), cid, by)[name]
+    fig = go.Figure(go.Bar(x=[units[u] for u in values.index], y=values, marker_color=PALETTE[1]))
+    for bound in catalog.metric(name).standard.values():
+        fig.add_hline(
+            y=bound,
+            line_dash="dash",
+            line_color=PALETTE[0],
+            annotation_text=f"{tr('standard')} {bound:g}",
+        )
+    style(fig, tr(title_key))
+    fig.update_xaxes(tickangle=-45, title_text="")
+    fig.update_yaxes(title_text=metric_unit_title(name))
+    st.plotly_chart(fig, config={"displaylogo": False})
+
+
+def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> None:
+    frame = _breakdown(
+        version().token, dataset, column, f.period.code, f.scope.community_id, f.scope.grid_id
+    )
+    if frame.empty:
+        st.info(tr("no_records"))
+        return
+    fig = go.Figure(
+        go.Bar(x=frame["count"], y=frame["value"], orientation="h", marker_color=PALETTE[1])
+    )
+    style(fig, tr(title_key))
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_xaxes(title_text=tr("count"))
+    fig.update_layout(height=max(260, 60 + 32 * len(frame)), hovermode="closest")
+    st.plotly_chart(fig, config={"displaylogo": False})
+
+
+def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
+    """The records behind the figures, for the scope and period, a page at a time."""
+    spec = DATASETS[dataset]
+    st.subheader(tr("records_title", dataset=spec.zh if lang() == "zh" else spec.en))
+    token = version().token
+    frame_total = _records(
+        token, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, 1
+    )[1]
+    if frame_total == 0:
+        st.info(tr("no_records"))
+        return
+    pages = (frame_total - 1) // page_size + 1
+    c1, c2 = st.columns([1, 3])
+    page = c1.number_input(
+        tr("page_of", pages=pages), min_value=1, max_value=pages, value=1, key=f"page_{dataset}"
+    )
+    c2.caption(tr("records_count", count=f"{frame_total:,}"))
+    frame, _ = _records(
+        token,
+        dataset,
+        f.period.code,
+        f.scope.community_id,
+        f.scope.grid_id,
+        (int(page) - 1) * page_size,
+        page_size,
+    )
+    shown = localise_columns(frame, dataset)
+    st.dataframe(shown, hide_index=True, key=f"records_{dataset}")
+    if frame_total <= 100_000:
+        full, _ = _records(
+            token, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, frame_total
+        )
+        download_buttons(
+            localise_columns(full, dataset), f"{dataset}-{f.period.code}", key=f"rec_{dataset}"
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _records(  # type: ignore[no-untyped-def]
+    token: str, dataset: str, period: str, cid: str | None, gid: str | None, offset: int, limit: int
+):
+    return queries.records(
+        _connection(token),
+        dataset,
+        Scope(cid, gid),
+        Period.parse(period),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    spec = DATASETS[dataset]
+    names = {
+        fld.name: (fld.zh if lang() == "zh" else fld.name.replace("_", " ").capitalize())
+        for fld in spec.fields
+    }
+    return frame.rename(columns=names)
+
+
+def download_buttons(frame: pd.DataFrame, stem: str, *, key: str) -> None:
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(
+        tr("download_csv"),
+        data=to_csv_bytes(frame),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+        on_click="ignore",
+    )
+    c2.download_button(
+        tr("download_xlsx"),
+        data=to_xlsx_bytes({stem[:31]: frame}),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{key}",
+        on_click="ignore",
+    )
+
+
+# -- a standard page ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageSpec:
+    """A page is its metrics and a few declarations; `extra` draws anything particular."""
+
+    title_key: str
+    intro_key: str
+    kpis: tuple[str, ...]
+    trend: tuple[str, ...]
+    ranking: tuple[str, ...]
+    rank_by: str
+    dataset: str | None = None
+    with_grid: bool = True
+    trend_kind: str = "line"
+    chart: Callable[[Filters], None] | None = None  # drawn instead of the trend chart
+    extra: Callable[[Filters], None] | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def render(spec: PageSpec) -> None:
+    """Draw a page from its spec; any failure is logged and shown as a plain message."""
+    try:
+        header(spec.title_key, spec.intro_key)
+        f = filters(with_grid=spec.with_grid)
+        st.markdown(f"##### {scope_label(f)}")
+        kpi_cards(spec.kpis, f)
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            if spec.chart is not None:
+                spec.chart(f)
+            else:
+                trend_chart(spec.trend, f, kind=spec.trend_kind)
+        with right:
+            ranking(spec.ranking, f, sort_by=spec.rank_by, key=spec.title_key)
+        for note in spec.notes:
+            st.caption(tr(note))
+        if spec.extra is not None:
+            spec.extra(f)
+        if spec.dataset is not None:
+            records_table(spec.dataset, f)
+    except ScriptControlException:  # st.stop() and st.rerun() are not failures
+        raise
+    except Exception:
+        log.exception("page %s failed", spec.title_key)
+        st.error(tr("page_error"))

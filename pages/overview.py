@@ -1,0 +1,33 @@
+"""总览 Overview: the headline figures of every area, and the communities side by side."""
+
+from pages import _ui
+
+_ui.render(
+    _ui.PageSpec(
+        title_key="page_overview",
+        intro_key="intro_overview",
+        kpis=(
+            "disputes_handled",
+            "resolution_rate",
+            "problems_resolved",
+            "overdue_cases",
+            "wishes_fulfilled",
+            "fulfillment_rate",
+            "placed_flexible",
+            "mean_stars",
+        ),
+        trend=("disputes_handled", "problems_resolved", "supervision_orders"),
+        ranking=(
+            "resolution_rate",
+            "overdue_cases",
+            "fulfillment_rate",
+            "wishes_fulfilled",
+            "placed_stable",
+            "placed_flexible",
+            "mean_stars",
+            "workers_per_10k",
+        ),
+        rank_by="resolution_rate",
+        with_grid=False,
+    )
+)

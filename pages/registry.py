@@ -1,0 +1,41 @@
+"""社区与网格 Communities and grids: the organisation and staffing against the standards."""
+
+from pages import _ui
+
+
+def _chart(f: _ui.Filters) -> None:
+    if f.scope.community_id:
+        _ui.standard_bars("households_per_grid", f, "households_chart")
+    else:
+        _ui.standard_bars("workers_per_10k", f, "workers_chart")
+
+
+_ui.render(
+    _ui.PageSpec(
+        title_key="page_registry",
+        intro_key="intro_registry",
+        kpis=(
+            "communities",
+            "grids",
+            "households_per_grid",
+            "grids_within_standard",
+            "community_workers",
+            "workers_per_10k",
+            "grid_party_branches",
+            "party_member_households",
+        ),
+        trend=(),
+        chart=_chart,
+        ranking=(
+            "workers_per_10k",
+            "community_workers",
+            "residents",
+            "grids",
+            "households_per_grid",
+            "grids_within_standard",
+            "party_groups",
+        ),
+        rank_by="workers_per_10k",
+        dataset="grids",
+    )
+)

@@ -1,0 +1,38 @@
+"""微心愿 Micro-wishes: registered, claimed and fulfilled, and who claims them."""
+
+from pages import _ui
+
+
+def _extra(f: _ui.Filters) -> None:
+    left, right = _ui.st.columns(2)
+    with left:
+        _ui.breakdown_chart("wishes", "claimed_by", f, "by_claimant")
+    with right:
+        _ui.breakdown_chart("wishes", "wish_category", f, "by_wish_category")
+
+
+_ui.render(
+    _ui.PageSpec(
+        title_key="page_wishes",
+        intro_key="intro_wishes",
+        kpis=(
+            "wishes_registered",
+            "wishes_claimed",
+            "wishes_fulfilled",
+            "fulfillment_rate",
+            "median_days_to_fulfil",
+            "wishes_unclaimed_overdue",
+        ),
+        trend=("wishes_registered", "wishes_claimed", "wishes_fulfilled"),
+        ranking=(
+            "fulfillment_rate",
+            "wishes_registered",
+            "wishes_fulfilled",
+            "median_days_to_fulfil",
+            "wishes_unclaimed_overdue",
+        ),
+        rank_by="fulfillment_rate",
+        dataset="wishes",
+        extra=_extra,
+    )
+)
