@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 SEED = 20231
 FIRST_DAY = dt.date(2023, 1, 1)
 LAST_DAY = dt.date(2025, 12, 31)
+# The ledgers are as updated on this day: December's cases and wishes have had a few weeks
+# to be closed, as they would have by the January review meeting.
+AS_OF = dt.date(2026, 1, 20)
 MONTHS = [add_months(FIRST_DAY, i) for i in range(36)]
 
 # The article's cumulative figures, which the demo reproduces exactly.
@@ -237,12 +240,14 @@ def _cases(
     )
     status, resolved = [], []
     for i in range(len(df)):
+        closes_by_as_of = resolved_on[i] <= AS_OF
         if problem[i]:
-            ok = i in chosen
+            # Resolved after the year end does not count towards the article's 685.
+            ok = i in chosen or (not closes_in_time[i] and closes_by_as_of)
             fail = (not ok) and closes_in_time[i]
         else:
-            ok = closes_in_time[i] and not unresolved[i]
-            fail = closes_in_time[i] and unresolved[i]
+            ok = closes_by_as_of and not unresolved[i]
+            fail = closes_by_as_of and unresolved[i]
         status.append("已化解" if ok else "未化解" if fail else "办理中")
         resolved.append(resolved_on[i] if (ok or fail) else None)
     df["status"] = status
@@ -307,12 +312,12 @@ def _wishes(
     claimant_p = _p(CLAIMANT_WEIGHTS.values())
     for i in range(len(df)):
         who = str(rng.choice(list(CLAIMANT_WEIGHTS), p=claimant_p))
-        if i in chosen:
+        if i in chosen or LAST_DAY < fulfilled_on[i] <= AS_OF:
             status.append("已实现")
             claimed.append(claimed_on[i])
             fulfilled.append(fulfilled_on[i])
             by.append(who)
-        elif claimed_on[i] <= LAST_DAY and rng.random() < 0.6:
+        elif claimed_on[i] <= AS_OF and rng.random() < 0.6:
             status.append("已认领")
             claimed.append(claimed_on[i])
             fulfilled.append(None)
@@ -413,7 +418,14 @@ def write(store: Store) -> dict[str, int]:
                 meta={"user": "demo", "source": "python -m metrics demo"},
             )
             counts[name] = len(frame)
-        store.mark_demo({"seed": SEED, "from": FIRST_DAY.isoformat(), "to": LAST_DAY.isoformat()})
+        store.mark_demo(
+            {
+                "seed": SEED,
+                "from": FIRST_DAY.isoformat(),
+                "to": LAST_DAY.isoformat(),
+                "as_of": AS_OF.isoformat(),
+            }
+        )
     log.info("demo store written to %s: %s", store.tables_dir, counts)
     return counts
 
