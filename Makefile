@@ -1,0 +1,30 @@
+# make run    start the dashboard at http://127.0.0.1:8501 (builds a demo store on first start)
+# make check  everything CI checks: format, lint, types, tests including the real browser
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run check format
+
+setup: $(VENV)/.installed
+	@scripts/install-system-packages.sh
+
+# Reinstall only when a requirements file changed since the last install.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: setup
+	$(BIN)/streamlit run app.py
+
+check: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+# Not part of check: rewrites files.
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

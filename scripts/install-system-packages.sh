@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the checks need and PyPI cannot provide: a Chromium for the browser tests
+# (we never run `playwright install`), a CJK font so Chinese renders instead of tofu boxes,
+# and poppler-utils (pdftotext) to read back the generated PDF reports.
+# Installs only what is missing, and only as root; otherwise says what to install.
+set -euo pipefail
+
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || missing+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+    echo "missing Debian packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
