@@ -173,6 +173,9 @@ def trend(
     for name in names:
         frame = evaluate(con, name, period.start, period.end, scope, bucket=bucket)
         values = frame[frame["unit_id"].isna()].set_index("period_start")["value"]
+        # DuckDB gives datetime64; match the date objects of `index` exactly (pandas 4 will
+        # no longer treat the two as equal, and every bucket would come out empty).
+        values.index = pd.to_datetime(values.index).date
         column = values.reindex(index)
         if metric(name).additive:
             column = column.fillna(0.0)

@@ -247,7 +247,10 @@ class Store:
                 )
                 rel.project(cols).create_view(name)
             else:
-                con.register(name, spec.arrow_schema.empty_table())
+                # A real (empty) table, not con.register: registered objects are not seen
+                # by the con.cursor() that catalog.evaluate queries through.
+                columns = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in spec.fields)
+                con.execute(f"CREATE TABLE {name} ({columns})")
         con.execute((SQL_DIR / "_macros.sql").read_text(encoding="utf-8"))
         return con
 
