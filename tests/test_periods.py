@@ -1,0 +1,118 @@
+"""Reporting periods: the codes the CLI and URLs take, 环比 / 同比 and the labels shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from metrics.periods import Period, PeriodKind, month_label, periods_between
+
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("code", "start", "end", "kind", "months"),
+    [
+        ("2025-10", D(2025, 10, 1), D(2025, 10, 31), "month", 1),
+        ("2025Q3", D(2025, 7, 1), D(2025, 9, 30), "quarter", 3),
+        ("2025H1", D(2025, 1, 1), D(2025, 6, 30), "half", 6),
+        ("2025", D(2025, 1, 1), D(2025, 12, 31), "year", 12),
+        ("2025-01..2025-06", D(2025, 1, 1), D(2025, 6, 30), "range", 6),
+        ("2024-02", D(2024, 2, 1), D(2024, 2, 29), "month", 1),  # leap year
+        ("2024-11..2025-02", D(2024, 11, 1), D(2025, 2, 28), "range", 4),  # across a year
+    ],
+)
+def test_parse(code: str, start: dt.date, end: dt.date, kind: str, months: int) -> None:
+    period = Period.parse(code)
+    assert (period.start, period.end, period.kind, period.months) == (start, end, kind, months)
+    assert period.code == code
+    assert Period.parse(period.code) == period
+
+
+def test_parse_is_lenient_about_spelling() -> None:
+    assert Period.parse(" 2025q3 ") == Period.parse("2025Q3")
+    assert Period.parse("2025h2") == Period.parse("2025H2")
+    assert Period.parse("2025-3") == Period.parse("2025-03")
+    # a range given backwards is the same range
+    assert Period.parse("2025-06..2025-01") == Period.parse("2025-01..2025-06")
+
+
+@pytest.mark.parametrize("code", ["", "2025Q5", "2025H3", "25-10", "2025-13", "Oct 2025", "2025-"])
+def test_parse_rejects(code: str) -> None:
+    with pytest.raises(ValueError):
+        Period.parse(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "previous", "year_ago"),
+    [
+        ("2025-10", "2025-09", "2024-10"),
+        ("2025-01", "2024-12", "2024-01"),
+        ("2025Q1", "2024Q4", "2024Q1"),
+        ("2025Q3", "2025Q2", "2024Q3"),
+        ("2025H1", "2024H2", "2024H1"),
+        ("2025H2", "2025H1", "2024H2"),
+        ("2025", "2024", "2024"),
+        ("2025-01..2025-06", "2024-07..2024-12", "2024-01..2024-06"),
+        ("2025-03..2025-04", "2025-01..2025-02", "2024-03..2024-04"),
+    ],
+)
+def test_previous_and_year_ago(code: str, previous: str, year_ago: str) -> None:
+    period = Period.parse(code)
+    assert period.previous() == Period.parse(previous)
+    assert period.year_ago() == Period.parse(year_ago)
+
+
+def test_previous_month_ends_on_its_own_last_day() -> None:
+    assert Period.parse("2024-03").previous().end == D(2024, 2, 29)
+    assert Period.parse("2024-02").year_ago().end == D(2023, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("code", "zh", "en"),
+    [
+        ("2025-10", "2025年10月", "Oct 2025"),
+        ("2025Q3", "2025年第3季度", "Q3 2025"),
+        ("2025H1", "2025年上半年", "H1 2025"),
+        ("2025H2", "2025年下半年", "H2 2025"),
+        ("2025", "2025年", "2025"),
+        ("2025-01..2025-06", "2025年1月—2025年6月", "Jan 2025 – Jun 2025"),
+    ],
+)
+def test_labels(code: str, zh: str, en: str) -> None:
+    period = Period.parse(code)
+    assert period.label("zh") == zh
+    assert period.label("en") == en
+    assert period.label() == zh  # Chinese first
+
+
+def test_month_label() -> None:
+    assert month_label(D(2025, 9, 1)) == "2025年9月"
+    assert month_label(D(2025, 9, 1), "en") == "Sep 2025"
+
+
+def test_contains() -> None:
+    q3 = Period.parse("2025Q3")
+    assert q3.contains(D(2025, 7, 1)) and q3.contains(D(2025, 9, 30))
+    assert not q3.contains(D(2025, 6, 30)) and not q3.contains(D(2025, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "kind", "codes"),
+    [
+        (D(2025, 11, 10), D(2026, 1, 5), "month", ["2026-01", "2025-12", "2025-11"]),
+        (D(2025, 2, 15), D(2025, 8, 3), "quarter", ["2025Q3", "2025Q2", "2025Q1"]),
+        (D(2025, 2, 15), D(2025, 8, 3), "half", ["2025H2", "2025H1"]),
+        (D(2023, 1, 1), D(2025, 12, 31), "year", ["2025", "2024", "2023"]),
+        (D(2025, 9, 30), D(2025, 9, 30), "quarter", ["2025Q3"]),
+    ],
+)
+def test_periods_between(first: dt.date, last: dt.date, kind: PeriodKind, codes: list[str]) -> None:
+    got = periods_between(first, last, kind)
+    assert [p.code for p in got] == codes
+
+
+def test_periods_between_rejects_ranges() -> None:
+    with pytest.raises(ValueError):
+        periods_between(D(2025, 1, 1), D(2025, 12, 31), "range")
