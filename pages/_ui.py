@@ -42,16 +42,22 @@ def tr(key: str, **values: Any) -> str:
 
 
 def language_switch() -> None:
-    """Chinese first; English one click away, kept in the URL (?lang=en)."""
+    """Chinese first; English one click away, kept in the URL (?lang=en) so a link or a
+    reload keeps the reader's language."""
+    if st.session_state.get("lang") not in ("zh", "en"):
+        wanted = st.query_params.get("lang")
+        st.session_state["lang"] = wanted if wanted in ("zh", "en") else "zh"
     st.sidebar.segmented_control(
         "语言 / Language",
         options=["zh", "en"],
-        default="zh",
         format_func=lambda v: "中文" if v == "zh" else "English",
         key="lang",
-        bind="query-params",
         required=True,
     )
+    if lang() == "en":
+        st.query_params["lang"] = "en"
+    elif "lang" in st.query_params:
+        del st.query_params["lang"]
 
 
 # -- the store, cached once per process and per version ----------------------------------
@@ -244,6 +250,9 @@ def metric_value(name: str, value: float | None) -> str:
     return f"{text} {unit}" if lang() == "en" else f"{text}{unit}"
 
 
+_DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
+
+
 def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, float | None]:
     """KPI cards: value for the period, 环比 as the delta, 同比 and the meaning in the help."""
     token = version().token
@@ -251,6 +260,9 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
     now = _totals(token, tuple(names), f.period.code, cid, gid)
     prev = _totals(token, tuple(names), f.period.previous().code, cid, gid)
     ago = _totals(token, tuple(names), f.period.year_ago().code, cid, gid)
+    # The last 12 months as a sparkline under each monthly card.
+    last_year = Period.span(add_months(f.period.start, -11), f.period.end)
+    spark = _trend(token, tuple(names), last_year.code, cid, gid)
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
         for col, name in zip(cols, names[start : start + per_row], strict=False):
@@ -268,10 +280,13 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
                 metric_label(name),
                 metric_value(name, now[name]),
                 delta=None if mom is None else f"{mom * 100:+.1f}%",
-                delta_color={"up": "normal", "down": "inverse"}.get(m.direction, "off"),
+                delta_color="off" if not mom else _DELTA_COLOURS.get(m.direction, "off"),
+                delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 help=help_text,
                 border=True,
+                chart_data=spark[name].fillna(0).tolist() if f.period.kind == "month" else None,
+                chart_type="bar" if m.additive else "line",
             )
             col.caption(f"{tr('yoy')} {fmt_change(yoy)}")
     return now
@@ -326,18 +341,48 @@ def style(fig: go.Figure, title: str) -> None:
     )
 
 
+def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
+    """What a ranking compares: the communities, or the grids of the chosen community
+    when the metric has grid detail. Returns (by, {unit_id: name}, community filter)."""
+    if f.scope.community_id and catalog.metric(name).grid:
+        grid_frame = _grids(version().token, f.scope.community_id)
+        names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
+        return "grid", names, f.scope.community_id
+    return "community", community_names(), None
+
+
+def ranking_chart(name: str, f: Filters) -> None:
+    """The ranking at a glance: one bar per community (or grid), best first."""
+    by, units, cid = _units(f, name)
+    values = _by_unit(version().token, (name,), f.period.code, tuple(units), cid, by)[name]
+    m = catalog.metric(name)
+    values = values.sort_values(ascending=m.direction == "down", na_position="last")
+    scale = 100 if m.format == "pct" else 1
+    highlight = f.scope.grid_id or f.scope.community_id
+    fig = go.Figure(
+        go.Bar(
+            x=values * scale,
+            y=[units[u] for u in values.index],
+            orientation="h",
+            marker_color=[PALETTE[0] if u == highlight else PALETTE[1] for u in values.index],
+            text=[fmt_number(v, m.format, lang()) for v in values],
+            textposition="auto",
+        )
+    )
+    for bound in m.standard.values():
+        fig.add_vline(x=bound, line_dash="dash", line_color=PALETTE[0])
+    style(fig, tr("ranking_title", metric=metric_label(name), period=f.period.label(lang())))
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_xaxes(title_text=metric_unit_title(name))
+    fig.update_layout(hovermode="closest", showlegend=False, height=max(380, 60 + 28 * len(values)))
+    st.plotly_chart(fig, config={"displaylogo": False})
+
+
 def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.DataFrame:
     """Communities (or the community's grids) ranked by `sort_by`, with the rank change
     against the previous period; other metrics as columns. Returns the table it drew."""
     token = version().token
-    by = "grid" if f.scope.community_id and catalog.metric(sort_by).grid else "community"
-    if by == "grid":
-        grid_frame = _grids(token, f.scope.community_id)
-        units = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
-        cid = f.scope.community_id
-    else:
-        units = community_names()
-        cid = None
+    by, units, cid = _units(f, sort_by)
     now = _by_unit(token, tuple(names), f.period.code, tuple(units), cid, by)
     prev = _by_unit(token, (sort_by,), f.period.previous().code, tuple(units), cid, by)
     ascending = catalog.metric(sort_by).direction == "down"
@@ -367,7 +412,13 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
     st.markdown(
         f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(lang()))}**"
     )
-    st.dataframe(table, hide_index=True, column_config=config, key=f"rank_{key}")
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config=config,
+        key=f"rank_{key}",
+        height=min(36 * (len(table) + 1) + 4, 800),  # every community without scrolling
+    )
     download_buttons(table, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
     return table
 
@@ -381,17 +432,8 @@ def _rank_change(before: float, after: float) -> str:
 
 def standard_bars(name: str, f: Filters, title_key: str) -> None:
     """One bar per community (or grid) for a registry metric, with its standard drawn in."""
-    token = version().token
-    by = "grid" if f.scope.community_id and catalog.metric(name).grid else "community"
-    units = (
-        dict(
-            zip(*(_grids(token, f.scope.community_id)[c] for c in ("grid_id", "name")), strict=True)
-        )
-        if by == "grid"
-        else community_names()
-    )
-    cid = f.scope.community_id if by == "grid" else None
-    values = _by_unit(token, (name,), f.period.code, tuple(units), cid, by)[name]
+    by, units, cid = _units(f, name)
+    values = _by_unit(version().token, (name,), f.period.code, tuple(units), cid, by)[name]
     fig = go.Figure(go.Bar(x=[units[u] for u in values.index], y=values, marker_color=PALETTE[1]))
     for bound in catalog.metric(name).standard.values():
         fig.add_hline(
@@ -536,7 +578,8 @@ def render(spec: PageSpec) -> None:
             else:
                 trend_chart(spec.trend, f, kind=spec.trend_kind)
         with right:
-            ranking(spec.ranking, f, sort_by=spec.rank_by, key=spec.title_key)
+            ranking_chart(spec.rank_by, f)
+        ranking(spec.ranking, f, sort_by=spec.rank_by, key=spec.title_key)
         for note in spec.notes:
             st.caption(tr(note))
         if spec.extra is not None:

@@ -22,7 +22,6 @@ _ui.render(
             "overdue_cases",
             "fulfillment_rate",
             "wishes_fulfilled",
-            "placed_stable",
             "placed_flexible",
             "mean_stars",
             "workers_per_10k",
