@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-from metrics import catalog, demo
+from metrics import catalog, demo, ingest, templates
+from metrics.i18n import t
 from metrics.periods import Period
+from metrics.schemas import DATASETS
 from metrics.store import Store
 
 Command = Callable[[argparse.Namespace, Store], int]
@@ -48,6 +53,95 @@ def _summary(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+@command("ingest")
+def _ingest(args: argparse.Namespace, store: Store) -> int:
+    path = Path(args.path)
+    validation = ingest.validate(
+        path.read_bytes(),
+        path.name,
+        args.dataset,
+        args.community,
+        store,
+        period=Period.parse(args.period) if args.period else None,
+        sheet=args.sheet,
+    )
+    lang = args.lang
+    if not validation.ok:
+        for p in validation.problems:
+            where = f"{t('ingest_row', lang)} {p.row}" if p.row else t("ingest_file_level", lang)
+            print(f"{where}\t{p.column or ''}\t{p.value or ''}\t{p.message(lang)}", file=sys.stderr)
+        print(validation.summary(lang), file=sys.stderr)
+        return 2
+    if validation.unknown_columns:
+        columns = "、".join(validation.unknown_columns)
+        print(t("ingest_unknown_columns", lang, columns=columns), file=sys.stderr)
+    if args.dry_run:
+        counts = ingest.preview(store, validation, replace=args.replace).counts()
+        print(t("ingest_dry_run", lang, **counts))
+        return 0
+    result = ingest.commit(store, validation, user=args.user, replace=args.replace)
+    if not result.committed:
+        print(t("ingest_nothing_changed", lang))
+    else:
+        counts = result.diff.counts()
+        print(t("ingest_committed", lang, dataset=result.dataset, version=result.version, **counts))
+    return 0
+
+
+@command("template")
+def _template(args: argparse.Namespace, store: Store) -> int:
+    Path(args.out).write_bytes(templates.template(args.dataset, args.format, args.lang))
+    return 0
+
+
+@command("history")
+def _history(args: argparse.Namespace, store: Store) -> int:
+    for entry in ingest.history(store, args.dataset, args.community):
+        entry["committed_at"] = entry["committed_at"].isoformat(timespec="seconds")
+        print(json.dumps(entry, ensure_ascii=False, default=str))
+    return 0
+
+
+@command("rollback")
+def _rollback(args: argparse.Namespace, store: Store) -> int:
+    dataset, _, version = args.target.partition("@")
+    if not version.isdigit():
+        raise ValueError(f"expected DATASET@VERSION, e.g. cases@3, not {args.target!r}")
+    new = ingest.rollback(store, dataset, int(version), user=args.user)
+    print(t("ingest_rolled_back", args.lang, dataset=dataset, target=version, version=new))
+    return 0
+
+
+def _add_upload_commands(sub: Any) -> None:
+    datasets = list(DATASETS)
+    i = sub.add_parser("ingest", help="validate a CSV/XLSX/Parquet file and commit it")
+    i.add_argument("path", help="the file to load (.csv, .xlsx or .parquet)")
+    i.add_argument("--dataset", required=True, choices=datasets)
+    i.add_argument("--community", required=True, help="the uploading community, e.g. QTX01")
+    i.add_argument("--period", help="e.g. 2025-10 or 2025Q3; required with --replace")
+    i.add_argument(
+        "--replace",
+        action="store_true",
+        help="also delete the community's rows of the period that the file no longer has",
+    )
+    i.add_argument("--dry-run", action="store_true", help="validate and preview, write nothing")
+    i.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+    i.add_argument("--user", default=getpass.getuser(), help="recorded in the history")
+    i.add_argument("--lang", choices=["zh", "en"], default="zh")
+    tp = sub.add_parser("template", help="write an upload template")
+    tp.add_argument("dataset", choices=datasets)
+    tp.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    tp.add_argument("--out", required=True, help="file to write")
+    tp.add_argument("--lang", choices=["zh", "en"], default="zh")
+    h = sub.add_parser("history", help="commits newest first, one JSON object per line")
+    h.add_argument("--dataset", choices=datasets)
+    h.add_argument("--community", help="only this community's uploads")
+    r = sub.add_parser("rollback", help="restore a dataset version (itself a new version)")
+    r.add_argument("target", metavar="DATASET@VERSION", help="e.g. cases@3 (see `history`)")
+    r.add_argument("--user", default=getpass.getuser(), help="recorded in the history")
+    r.add_argument("--lang", choices=["zh", "en"], default="zh")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m metrics", description="基层治理数据看板: data layer"
@@ -61,6 +155,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--community", help="community code, e.g. QTX01")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--lang", choices=["zh", "en"], default="zh")
+    _add_upload_commands(sub)
     return p
 
 
