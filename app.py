@@ -31,4 +31,5 @@ navigation = st.navigation(
     ]
 )
 st.sidebar.caption(_ui.tr("app_subtitle"))
+_ui.entrypoint_ran()
 navigation.run()

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from metrics import catalog, demo, queries
@@ -41,12 +42,24 @@ def tr(key: str, **values: Any) -> str:
     return t(key, lang(), **values)
 
 
+def _from_url(key: str, options: Sequence[str], param: str) -> None:
+    """Start a widget at the choice in the URL (?param=value), if it is a valid one."""
+    if st.session_state.get(key) not in options:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = wanted if wanted in options else options[0]
+
+
+def _to_url(param: str, value: str, default: str) -> None:
+    """Keep a choice in the URL so a link or a reload opens the same view."""
+    if value != default:
+        st.query_params[param] = value
+    elif param in st.query_params:
+        del st.query_params[param]
+
+
 def language_switch() -> None:
-    """Chinese first; English one click away, kept in the URL (?lang=en) so a link or a
-    reload keeps the reader's language."""
-    if st.session_state.get("lang") not in ("zh", "en"):
-        wanted = st.query_params.get("lang")
-        st.session_state["lang"] = wanted if wanted in ("zh", "en") else "zh"
+    """Chinese first; English one click away, kept in the URL as ?lang=en."""
+    _from_url("lang", ["zh", "en"], "lang")
     st.sidebar.segmented_control(
         "语言 / Language",
         options=["zh", "en"],
@@ -54,10 +67,17 @@ def language_switch() -> None:
         key="lang",
         required=True,
     )
-    if lang() == "en":
-        st.query_params["lang"] = "en"
-    elif "lang" in st.query_params:
-        del st.query_params["lang"]
+    _to_url("lang", lang(), "zh")
+
+
+def url_choice(
+    label: str, options: Sequence[str], *, key: str, param: str, format_func: Callable[[str], str]
+) -> str:
+    """A sidebar select box whose choice is kept in the URL; the first option is the default."""
+    _from_url(key, options, param)
+    value = st.sidebar.selectbox(label, options, format_func=format_func, key=key)
+    _to_url(param, value, options[0])
+    return str(value)
 
 
 # -- the store, cached once per process and per version ----------------------------------
@@ -157,12 +177,12 @@ def filters(with_grid: bool = True) -> Filters:
     span = _data_months(token)
     sb = st.sidebar
     sb.markdown(f"**{tr('filters')}**")
-    kind = sb.selectbox(
+    kind = url_choice(
         tr("period_kind"),
-        options=list(KINDS),
-        format_func=lambda k: tr(f"kind_{k}"),
+        list(KINDS),
         key="kind",
-        bind="query-params",
+        param="kind",
+        format_func=lambda k: tr(f"kind_{k}"),
     )
     if span is None:
         st.info(tr("empty_store"))
@@ -187,33 +207,36 @@ def filters(with_grid: bool = True) -> Filters:
         period = Period.parse(f"{start}..{end}")
     else:
         options = [p.code for p in periods_between(first, last, kind)]
-        code = sb.selectbox(
+        code = url_choice(
             tr("period"),
-            options=options,
-            format_func=lambda c: Period.parse(c).label(lang()),
+            options,
             key=f"period_{kind}",
-            bind="query-params",
+            param="period",
+            format_func=lambda c: Period.parse(c).label(lang()),
         )
         period = Period.parse(code or options[0])
     names = community_names()
-    cid = sb.selectbox(
+    cid = url_choice(
         tr("community"),
-        options=[ALL, *names],
-        format_func=lambda c: tr("whole_city") if c == ALL else names.get(c, c),
+        [ALL, *names],
         key="community",
-        bind="query-params",
+        param="community",
+        format_func=lambda c: tr("whole_city") if c == ALL else names.get(c, c),
     )
     community = None if cid in (None, ALL) else cid
     grid = None
     grid_name = None
+    if not (with_grid and community is not None) and "grid" in st.query_params:
+        del st.query_params["grid"]
     if with_grid and community is not None:
         grid_frame = _grids(token, community)
         grid_names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
-        gid = sb.selectbox(
+        gid = url_choice(
             tr("grid"),
-            options=[ALL, *grid_names],
-            format_func=lambda g: tr("all_grids") if g == ALL else grid_names.get(g, g),
+            [ALL, *grid_names],
             key=f"grid_{community}",
+            param="grid",
+            format_func=lambda g: tr("all_grids") if g == ALL else grid_names.get(g, g),
         )
         if gid not in (None, ALL):
             grid, grid_name = gid, grid_names.get(gid)
@@ -247,7 +270,11 @@ def metric_value(name: str, value: float | None) -> str:
     text = fmt_number(value, m.format, lang())
     if value is None or not unit or m.format == "pct":
         return text
-    return f"{text} {unit}" if lang() == "en" else f"{text}{unit}"
+    if lang() == "zh":
+        return f"{text}{unit}"
+    if value == 1 and unit.endswith("s"):  # 1 case, 2 cases
+        unit = unit[:-1]
+    return f"{text} {unit}"
 
 
 _DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
@@ -331,11 +358,13 @@ def metric_unit_title(name: str) -> str:
 
 
 def style(fig: go.Figure, title: str) -> None:
+    """The house style of every chart. The title is drawn above the chart, not inside it,
+    so a two-line legend never runs into it."""
+    st.markdown(f"**{title}**")
     fig.update_layout(
-        title={"text": title, "font": {"size": 16}},
         font={"family": "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
         height=380,
         hovermode="x unified",
     )
@@ -517,7 +546,12 @@ def _records(  # type: ignore[no-untyped-def]
 
 
 def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Contract headers in the reader's language; dates as dates, not midnight timestamps."""
     spec = DATASETS[dataset]
+    frame = frame.copy()
+    for fld in spec.fields:
+        if fld.type in ("date", "month") and fld.name in frame:
+            frame[fld.name] = pd.to_datetime(frame[fld.name]).dt.date
     names = {
         fld.name: (fld.zh if lang() == "zh" else fld.name.replace("_", " ").capitalize())
         for fld in spec.fields
@@ -564,8 +598,26 @@ class PageSpec:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+def entrypoint_ran() -> None:
+    """Called by app.py before it runs the chosen page."""
+    st.session_state["_entrypoint_ran"] = True
+
+
+def _through_entrypoint() -> None:
+    """Make sure app.py (page config, language, navigation) ran before this page.
+
+    Streamlit keeps a legacy mode for apps with a `pages/` folder: until the first
+    st.navigation call in the process, a URL such as /cases runs pages/cases.py on its own.
+    Leave that mode and run again, this time through app.py.
+    """
+    if not st.session_state.pop("_entrypoint_ran", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def render(spec: PageSpec) -> None:
     """Draw a page from its spec; any failure is logged and shown as a plain message."""
+    _through_entrypoint()
     try:
         header(spec.title_key, spec.intro_key)
         f = filters(with_grid=spec.with_grid)
