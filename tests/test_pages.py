@@ -1,0 +1,153 @@
+"""Every page under Streamlit's AppTest, on the hand-checked fixture store (tests/fixtures).
+
+The expected KPI values are worked out by hand from the fixture CSVs for September 2025:
+    cases received in Sep: C03 C04 C05 C09 C10                       = 5
+    disputes (矛盾纠纷) among them: C03 C04 C10               = 3   (Aug: C01 C08 = 2 → +50.0%)
+    urgent problems resolved in Sep: C02 (closed 09-10)              = 1
+    resolution rate: C03 C09 C10 resolved of 5                       = 60.0%  (Aug 3/3 → −40.0%)
+    overdue at 09-30 (open, received before 08-31)                   = 0
+    wishes fulfilled in Sep: W02 W06                                 = 2
+    fulfilment rate of Sep registrations W03 W04                     = 0.0%
+    flexible placements Sep: 7 + 3                                   = 10
+    mean stars, 2025Q3 ratings 5, 4, 2                               = 3.7
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from metrics.i18n import t
+from metrics.store import Store
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["overview", "cases", "wishes", "employment", "property", "registry"]
+
+
+@pytest.fixture
+def data_dir(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("GOVDASH_DATA_DIR", str(store.root))
+    # Caches live in the process; a test must not see another test's store.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield store.root
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def run_page(page: str, lang: str = "zh", **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(f"pages/{page}.py")
+    for key, value in {"lang": lang, **params}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def cards(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_renders_in_both_languages(data_dir: Path, page: str, lang: str) -> None:
+    at = run_page(page, lang, period="2025-09")
+    assert at.title[0].value == t(f"page_{page}", lang)
+    assert len(at.metric) >= 4
+    assert at.get("plotly_chart"), "every page draws at least one chart"
+    assert at.dataframe, "every page has a ranking table"
+
+
+def test_overview_september_figures(data_dir: Path) -> None:
+    at = run_page("overview", period="2025-09")
+    values = cards(at)
+    assert values["排查处理矛盾纠纷"] == "3起"
+    assert values["化解率"] == "60.0%"
+    assert values["解决急难愁盼问题"] == "1个"
+    assert values["超期未办结"] == "0件"
+    assert values["圆梦微心愿"] == "2个"
+    assert values["心愿实现率"] == "0.0%"
+    assert values["灵活就业"] == "10人"
+    assert values["物业平均星级"] == "3.7星"
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["排查处理矛盾纠纷"] == "+50.0%"
+    assert deltas["化解率"] == "-40.0%"
+
+
+def test_overview_in_english(data_dir: Path) -> None:
+    at = run_page("overview", "en", period="2025-09")
+    values = cards(at)
+    assert values["Disputes handled"] == "3 disputes"
+    assert values["Urgent problems resolved"] == "1 problem"
+    assert values["Resolution rate"] == "60.0%"
+
+
+def test_cases_page_for_one_community(data_dir: Path) -> None:
+    # QTX01 in September: C03 C04 C05 received; C03 resolved → 33.3%.
+    at = run_page("cases", period="2025-09", community="QTX01")
+    values = cards(at)
+    assert values["受理事项"] == "3件"
+    assert values["化解率"] == "33.3%"
+    # The ranking is now of QTX01's grids: G01, G02 and the micro-grid G03.
+    ranking = at.dataframe[0].value
+    assert sorted(ranking["网格"]) == ["第一网格", "第三网格（微网格）", "第二网格"]
+    # The records table holds exactly the three cases.
+    records = at.dataframe[-1].value
+    assert sorted(records["编号"]) == ["C03", "C04", "C05"]
+
+
+def test_registry_page_against_standards(data_dir: Path) -> None:
+    # Workers 6 + 3 + 3 = 12 over residents 3,000 + 2,000 + 1,000 → 20.0 per 10,000.
+    at = run_page("registry", period="2025-09")
+    values = cards(at)
+    assert values["城市社区"] == "3个"
+    assert values["社区工作者"] == "12人"
+    assert values["每万人社区工作者"] == "20.0人/万人"
+
+
+def test_quarter_period_from_url(data_dir: Path) -> None:
+    # 2025Q3 ratings: 5, 4, 2 stars → mean 3.7, one of three at 4 or more... two: 66.7%.
+    at = run_page("property", kind="quarter", period="2025Q3")
+    values = cards(at)
+    assert values["物业平均星级"] == "3.7星"
+    assert values["四星及以上占比"] == "66.7%"
+    assert values["不合格物业企业"] == "1家"
+
+
+def test_cold_start_builds_the_demo_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVDASH_DATA_DIR", str(tmp_path / "fresh"))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = run_page("overview")
+    assert any("演示数据" in m.value for m in at.markdown), "the demo badge is shown"
+    assert Store(tmp_path / "fresh").is_demo
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def test_no_demo_badge_on_real_data(data_dir: Path) -> None:
+    at = run_page("overview", period="2025-09")
+    assert not any("演示数据" in m.value for m in at.markdown)
+
+
+def test_a_failing_query_shows_a_message_not_a_traceback(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metrics import catalog
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(catalog, "totals", broken)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/overview.py")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("page_error", "zh")]
+    assert "disk on fire" not in str(at)
