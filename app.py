@@ -30,6 +30,7 @@ navigation = st.navigation(
         for path, title, icon, url in PAGES
     ]
 )
+st.sidebar.markdown(f"**{_ui.tr('app_title')}**")
 st.sidebar.caption(_ui.tr("app_subtitle"))
 _ui.entrypoint_ran()
 navigation.run()
