@@ -553,7 +553,7 @@ ParseResult = tuple[pa.Array, pa.Array]
 
 
 def _parse_text(text: pa.Array) -> ParseResult:
-    return text, pa.array([False] * len(text))
+    return text, pa.array([False] * len(text), pa.bool_())
 
 
 def _parse_code(text: pa.Array) -> ParseResult:
