@@ -26,13 +26,18 @@ def fixture_table(dataset: str) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """A fresh store holding every fixture dataset, one replace_all commit each."""
-    s = Store(tmp_path / "data")
+def fixture_store(root: Path) -> Store:
+    """A store at `root` holding every fixture dataset, one replace_all commit each."""
+    s = Store(root)
     for name in DATASETS:
         s.replace_all(name, fixture_table(name), meta={"user": "pytest", "source": name})
     return s
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh fixture store of its own for each test, free to write to."""
+    return fixture_store(tmp_path / "data")
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ it is overdue if, in addition, it was received more than 30 days before the peri
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import fixture_store
 
 from metrics import catalog
 from metrics.catalog import Scope
@@ -136,6 +138,14 @@ MONTHLY: dict[str, list[float]] = {
     "property_sanctions": [1, 1, 1, 1],
     "communities": [3, 3, 3, 3],  # the registry is not dated
 }
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """These tests only read, so one fixture store serves the whole module."""
+    connection = fixture_store(tmp_path_factory.mktemp("metrics")).connect()
+    yield connection
+    connection.close()
 
 
 def _approx(values: list[float] | tuple[float, ...]) -> object:
