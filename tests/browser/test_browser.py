@@ -1,0 +1,192 @@
+"""Every page in both languages, in a real Chromium: it draws, it says what it is, it fits.
+
+A page is loaded, left to finish its script run, photographed to tests/artifacts/ (look at
+them: a test cannot see everything), and then checked. Each test collects every problem it
+finds before failing, so one run reports all that is wrong with a page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from metrics.i18n import t
+
+PAGES = {  # name: (URL path, title key in messages.yaml)
+    "overview": ("/", "page_overview"),
+    "cases": ("/cases", "page_cases"),
+    "wishes": ("/wishes", "page_wishes"),
+    "employment": ("/employment", "page_employment"),
+    "property": ("/property", "page_property"),
+    "registry": ("/registry", "page_registry"),
+}
+LANGS = ("zh", "en")
+RUN_SECONDS = 90  # the first page view also builds the demo store
+
+# Done: connected, the script has stopped and the "Running..." widget is gone.
+APP_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app !== null
+        && app.dataset.testConnectionState === 'CONNECTED'
+        && app.dataset.testScriptState === 'notRunning'
+        && document.querySelector('[data-testid="stStatusWidget"]') === null;
+}"""
+
+# Per Plotly chart on the page, how many marks it drew (bar, line, marker and slice paths).
+CHART_MARKS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot =>
+    [...plot.querySelectorAll('g.trace path')].filter(p => {
+        const d = p.getAttribute('d') || '';
+        return d.length > 4 && d !== 'M0,0Z';
+    }).length
+)"""
+
+# Widths that would make the reader scroll sideways, for the page and the main column.
+OVERFLOW = """() => {
+    const over = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > window.innerWidth + 1) over.push(`page ${root.scrollWidth}px`);
+    for (const id of ['stMain', 'stMainBlockContainer', 'stSidebarContent']) {
+        const el = document.querySelector(`[data-testid="${id}"]`);
+        if (el && el.scrollWidth > el.clientWidth + 1)
+            over.push(`${id} ${el.scrollWidth}px > ${el.clientWidth}px`);
+    }
+    return over;
+}"""
+
+# The visible text on screen, HTML and SVG (chart axes and legends) alike.
+VISIBLE_TEXTS = """() => {
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        const text = node.textContent.trim();
+        const el = node.parentElement;
+        if (!text || !el || el.closest('script, style, .modebar-container')) continue;
+        const box = el.getBoundingClientRect();
+        const style = getComputedStyle(el);
+        // 1px boxes are screen-reader-only text, such as Streamlit's "Skip to main content".
+        if (box.width <= 1 || box.height <= 1 || style.visibility === 'hidden') continue;
+        out.push(text);
+    }
+    return out;
+}"""
+
+
+# English that may stand in the Chinese UI: the language switch offers it by name.
+ALLOWED_ENGLISH = {"English", "Language", "语言 / Language"}
+ENGLISH = re.compile(
+    r"[A-Za-z]{3,}(?:[ -][A-Za-z]{2,})+"  # two or more words: a phrase, not a code or unit
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"  # Plotly's default dates
+)
+
+
+def url(app_url: str, path: str, lang: str) -> str:
+    return f"{app_url}{path}" + ("?lang=en" if lang == "en" else "")
+
+
+def wait_for_app(page: Any) -> None:
+    """Until the script run is over and stays over: a query-parameter rerun may follow."""
+    for _ in range(2):
+        page.wait_for_function(APP_IDLE, timeout=RUN_SECONDS * 1000)
+        page.wait_for_timeout(500)
+    # Plotly draws after the run ends; give every chart a moment to get its marks.
+    try:
+        page.wait_for_function(
+            f"() => ({CHART_MARKS})().every(n => n > 0)", timeout=5_000, polling=200
+        )
+    except PlaywrightTimeout:  # an empty chart is reported by the test, with the rest
+        return
+
+
+def screenshot(page: Any, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main column, not the document, so the
+    viewport is made as tall as the content for the shot."""
+    height = page.evaluate(
+        """() => Math.max(...['stMain', 'stMainBlockContainer', 'stSidebarContent']
+            .map(id => document.querySelector(`[data-testid="${id}"]`))
+            .filter(el => el).map(el => el.scrollHeight), window.innerHeight)"""
+    )
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"], "height": min(int(height), 12_000)})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(viewport)
+
+
+def english_texts(page: Any) -> list[str]:
+    texts = page.evaluate(VISIBLE_TEXTS)
+    return sorted({s for s in texts if s not in ALLOWED_ENGLISH and ENGLISH.search(s)})
+
+
+def open_page(page: Any, app_url: str, artifacts: Path, name: str, lang: str) -> None:
+    page.goto(url(app_url, PAGES[name][0], lang), wait_until="domcontentloaded")
+    wait_for_app(page)
+    screenshot(page, artifacts / f"{name}-{lang}.png")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders(page: Any, app_url: str, artifacts: Path, name: str, lang: str) -> None:
+    open_page(page, app_url, artifacts, name, lang)
+    main = page.locator('[data-testid="stMain"]')
+    problems = []
+
+    title = t(PAGES[name][1], lang)
+    if not main.locator("h1", has_text=title).first.is_visible():
+        problems.append(f"title {title!r} not visible")
+    badge = t("demo_badge", lang)
+    if not main.get_by_text(badge).first.is_visible():
+        problems.append(f"demo badge {badge!r} not visible")
+    if (n := page.locator('[data-testid="stException"]').count()) > 0:
+        problems.append(f"{n} exception box(es)")
+    if "Traceback" in page.locator("body").inner_text():
+        problems.append("a Traceback is shown")
+    if page.locator('[data-testid="stMetric"]').count() == 0:
+        problems.append("no KPI card")
+    marks = page.evaluate(CHART_MARKS)
+    if not marks:
+        problems.append("no Plotly chart")
+    elif 0 in marks:
+        problems.append(f"empty chart(s): marks per chart {marks}")
+    problems += [f"horizontal overflow: {o}" for o in page.evaluate(OVERFLOW)]
+    problems += [f"JavaScript error: {e}" for e in page.page_errors]
+    if lang == "zh":
+        problems += [f"English in the Chinese UI: {text!r}" for text in english_texts(page)]
+
+    assert problems == [], f"{name} ({lang}), see tests/artifacts/{name}-{lang}.png"
+
+
+CJK_FONT = re.compile(r"CJK|Han |Hei|Song|Kai|Ming|YaHei|PingFang|WenQuanYi|Fallback", re.I)
+
+
+def test_chinese_renders_in_a_cjk_font(page: Any, app_url: str, artifacts: Path) -> None:
+    """Tofu boxes look like text to every DOM check; ask Chromium which font drew the glyphs."""
+    open_page(page, app_url, artifacts, "overview", "zh")
+    title = t("page_overview", "zh")
+    probe = page.evaluate(
+        """(title) => {
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+                if (walker.currentNode.textContent.trim() === title) {
+                    walker.currentNode.parentElement.setAttribute('data-cjk-probe', '');
+                    return true;
+                }
+            }
+            return false;
+        }""",
+        title,
+    )
+    assert probe, f"no text node {title!r} on the page"
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "[data-cjk-probe]"})
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+    used = {f["familyName"]: f["glyphCount"] for f in fonts}
+    cjk_glyphs = sum(count for family, count in used.items() if CJK_FONT.search(family))
+    assert cjk_glyphs >= len(title), f"{title!r} drawn with {used}: install fonts-noto-cjk"
