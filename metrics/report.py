@@ -1,0 +1,861 @@
+"""The meeting report as a file: PDF (A4, Chinese font embedded) or XLSX (a sheet a section).
+
+Both are drawn from one `review.Review`, so they carry the same figures as the meeting page,
+and print the version token they were read at; `build_report(..., version=token)` rebuilds
+the same report after later uploads. Why fpdf2 with Noto Sans CJK and charts drawn with
+fpdf2's own lines and rectangles: docs/decisions/0003-report-rendering.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import xlsxwriter
+from fpdf import FPDF, FontFace
+from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
+
+from metrics.catalog import metric
+from metrics.export import neutralise
+from metrics.i18n import fmt_change, fmt_number, t
+from metrics.periods import Period
+from metrics.review import LOCAL_TZ, Review, records, review
+from metrics.store import Store, StoreVersion
+from metrics.targets import FILLS, MARKS, cue
+
+Format = Literal["pdf", "xlsx"]
+FONT_DIR = Path("/usr/share/fonts/opentype/noto")
+# Debian's fonts-noto-cjk ships only collections; face 2 of each is Noto Sans CJK SC.
+FONT_FILES = {"": FONT_DIR / "NotoSansCJK-Regular.ttc", "B": FONT_DIR / "NotoSansCJK-Bold.ttc"}
+FONT_FACE_SC = 2
+FONT = "NotoSansCJK"
+
+
+def build_report(
+    store: Store,
+    period: Period | str,
+    fmt: Format,
+    version: StoreVersion | str | None = None,
+    lang: str = "zh",
+    *,
+    generated_at: dt.datetime | None = None,
+) -> bytes:
+    """The review report for `period` as PDF or XLSX bytes, read at `version` (a
+    StoreVersion or a Review.token; the latest if None)."""
+    if isinstance(period, str):
+        period = Period.parse(period)
+    when = (generated_at or dt.datetime.now(tz=LOCAL_TZ)).astimezone(LOCAL_TZ)
+    data = review(store, period, version, lang, as_of=when)
+    if fmt == "pdf":
+        return render_pdf(data, when)
+    if fmt == "xlsx":
+        return render_xlsx(data, when)
+    raise ValueError(f"unknown report format {fmt!r} (pdf or xlsx)")
+
+
+def file_name(period: Period, fmt: str, lang: str = "zh") -> str:
+    stem = "review" if lang == "en" else "例会报告"
+    return f"{stem}-{period.code}.{fmt}"
+
+
+# -- shared -------------------------------------------------------------------------------------
+
+
+def _about(data: Review, when: dt.datetime) -> list[tuple[str, str]]:
+    lang = data.lang
+    tv = data.targets.version
+    return [
+        (t("report_period", lang), f"{data.period.label(lang)}（{data.period.code}）"),
+        (t("report_version", lang), data.token),
+        (
+            t("report_targets_version", lang),
+            str(tv) if tv is not None else t("report_targets_default", lang),
+        ),
+        (t("report_generated", lang), when.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"),
+    ]
+
+
+def _value(value: Any, kind: str, lang: str) -> str:
+    return fmt_number(None if value is None or pd.isna(value) else float(value), kind, lang)
+
+
+def _rank_change(value: Any, lang: str) -> str:
+    if value is None or pd.isna(value):
+        return t("rank_new", lang)
+    n = int(value)
+    return f"↑{n}" if n > 0 else f"↓{-n}" if n < 0 else "—"
+
+
+def _score(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+
+INK = (33, 37, 41)
+MUTED = (108, 117, 125)
+RULE = (206, 212, 218)
+HEAD_FILL = (233, 236, 239)
+BAR = (45, 106, 166)
+TARGET_LINE = (198, 40, 40)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+class _Pdf(FPDF):
+    def __init__(self, data: Review, when: dt.datetime) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.data = data
+        self.when = when
+        for style, path in FONT_FILES.items():
+            self.add_font(FONT, style, str(path), collection_font_number=FONT_FACE_SC)
+        self.set_auto_page_break(auto=True, margin=16)
+        self.set_margins(15, 16, 15)
+        self.set_creation_date(when)
+        self.set_title(data.title())
+        self.set_lang("zh-CN" if data.lang == "zh" else "en")
+        self.alias_nb_pages("{nb}")
+
+    def header(self) -> None:
+        if self.page_no() == 1:
+            return
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*MUTED)
+        self.set_y(7)
+        text = f"{self.data.title()} · {self.data.period.label(self.data.lang)}"
+        self.cell(0, 5, text, align="L")
+        self.set_draw_color(*RULE)
+        self.line(self.l_margin, 12.5, self.w - self.r_margin, 12.5)
+        self.set_y(16)
+        self.set_text_color(*INK)
+
+    def footer(self) -> None:
+        self.set_y(-11)
+        self.set_font(FONT, "", 7.5)
+        self.set_text_color(*MUTED)
+        half = (self.w - self.l_margin - self.r_margin) / 2
+        version = f"{t('report_version', self.data.lang)}: {self.data.token}"
+        self.cell(half * 1.4, 5, version, align="L")
+        pages = t("report_page", self.data.lang, page=self.page_no(), pages="{nb}")
+        self.cell(0, 5, pages, align="R")
+        self.set_text_color(*INK)
+
+    @property
+    def body_width(self) -> float:
+        return float(self.w - self.l_margin - self.r_margin)
+
+    def heading(self, text: str, *, min_space: float = 40) -> None:
+        # Keep a heading with the start of what follows it.
+        if self.will_page_break(min_space):
+            self.add_page(orientation=str(self.cur_orientation.value))
+        self.ln(3)
+        self.set_font(FONT, "B", 13)
+        self.cell(0, 8, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(*BAR)
+        self.set_line_width(0.5)
+        self.line(self.l_margin, self.get_y(), self.l_margin + 18, self.get_y())
+        self.set_line_width(0.2)
+        self.ln(2.5)
+        self.set_font(FONT, "", 9)
+
+
+@dataclass(frozen=True)
+class _Col:
+    header: str
+    width: float  # relative
+    align: str = "LEFT"
+
+
+def _table(
+    pdf: _Pdf,
+    columns: Sequence[_Col],
+    rows: Sequence[Sequence[str]],
+    fills: Sequence[Sequence[str | None]] | None = None,
+    *,
+    font_size: float = 8.5,
+) -> None:
+    """A table across the body width; the header row repeats on every page it runs onto."""
+    pdf.set_font(FONT, "", font_size)
+    pdf.set_draw_color(*RULE)
+    pdf.set_fill_color(255, 255, 255)  # cells without a status are not filled
+    heading = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
+    with pdf.table(
+        col_widths=[c.width for c in columns],
+        width=pdf.body_width,
+        text_align=tuple(c.align for c in columns),
+        headings_style=heading,
+        line_height=font_size * 0.55,
+        padding=(1.2, 1.5),
+        wrapmode=WrapMode.CHAR,
+        repeat_headings=1,
+        cell_fill_mode=TableCellFillMode.NONE,
+    ) as table:
+        header = table.row()
+        for c in columns:
+            header.cell(c.header, align="CENTER")
+        for i, cells in enumerate(rows):
+            row = table.row()
+            for j, text in enumerate(cells):
+                state = fills[i][j] if fills is not None else None
+                style = FontFace(fill_color=_rgb(FILLS[state])) if state else None
+                row.cell(text, style=style)
+    pdf.ln(2)
+
+
+def _hbar_chart(
+    pdf: _Pdf, title: str, labels: Sequence[str], values: Sequence[float | None], *, top: float
+) -> float:
+    """Horizontal bars 0-100, value printed at the bar's end; returns the y below it."""
+    x0, width = pdf.l_margin, pdf.body_width
+    pdf.set_xy(x0, top)
+    pdf.set_font(FONT, "B", 10)
+    pdf.cell(0, 6, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    label_w, value_w, bar_h, gap = 38.0, 12.0, 5.2, 1.6
+    plot_x, plot_w = x0 + label_w, width - label_w - value_w
+    y = pdf.get_y() + 2
+    pdf.set_draw_color(*RULE)
+    pdf.set_font(FONT, "", 7)
+    pdf.set_text_color(*MUTED)
+    for tick in range(0, 101, 20):  # gridlines at 0, 20, ... 100
+        gx = plot_x + plot_w * tick / 100
+        pdf.line(gx, y - 1, gx, y + len(labels) * (bar_h + gap))
+        pdf.set_xy(gx - 5, y + len(labels) * (bar_h + gap))
+        pdf.cell(10, 4, str(tick), align="C")
+    pdf.set_text_color(*INK)
+    pdf.set_font(FONT, "", 8.5)
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        by = y + i * (bar_h + gap)
+        pdf.set_xy(x0, by)
+        pdf.cell(label_w - 2, bar_h, label, align="R")
+        if value is not None:
+            pdf.set_fill_color(*BAR)
+            pdf.rect(plot_x, by, max(plot_w * value / 100, 0.3), bar_h, style="F")
+            pdf.set_xy(plot_x + plot_w * value / 100 + 1, by)
+            pdf.cell(value_w, bar_h, f"{value:.1f}")
+        else:
+            pdf.set_xy(plot_x + 1, by)
+            pdf.cell(value_w, bar_h, "—")
+    return y + len(labels) * (bar_h + gap) + 8
+
+
+def _month_chart(
+    pdf: _Pdf,
+    title: str,
+    months: Sequence[dt.date],
+    values: Sequence[float | None],
+    kind: str,
+    *,
+    top: float,
+    height: float,
+    line: bool,
+    target: float | None = None,
+) -> float:
+    """Monthly columns (counts) or a line (rates) with a labelled y axis; returns the y below."""
+    lang = pdf.data.lang
+    x0, width = pdf.l_margin, pdf.body_width
+    pdf.set_xy(x0, top)
+    pdf.set_font(FONT, "B", 10)
+    pdf.cell(0, 6, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    axis_w = 14.0
+    plot_x, plot_y, plot_w, plot_h = x0 + axis_w, pdf.get_y() + 3, width - axis_w, height
+    present = [v for v in values if v is not None] + ([target] if target is not None else [])
+    if line:
+        low = min(present, default=0.0)
+        low = max(0.0, min(low, 1.0) - 0.05) if kind == "pct" else 0.0
+        high = max(max(present, default=1.0), low + 1e-6)
+        high = min(1.0, high + 0.02) if kind == "pct" else high * 1.1
+    else:
+        low, high = 0.0, max(max(present, default=1.0) * 1.15, 1.0)
+
+    def y_of(v: float) -> float:
+        return float(plot_y + plot_h - (v - low) / (high - low) * plot_h)
+
+    pdf.set_draw_color(*RULE)
+    pdf.set_font(FONT, "", 7)
+    pdf.set_text_color(*MUTED)
+    for k in range(5):
+        tick = low + (high - low) * k / 4
+        pdf.line(plot_x, y_of(tick), plot_x + plot_w, y_of(tick))
+        pdf.set_xy(x0, y_of(tick) - 2)
+        pdf.cell(axis_w - 1.5, 4, fmt_number(tick, kind, lang), align="R")
+    step = plot_w / max(len(months), 1)
+    for i, month in enumerate(months):
+        pdf.set_xy(plot_x + i * step, plot_y + plot_h + 0.8)
+        text = f"{month.month}月" if lang == "zh" else month.strftime("%b")
+        if month.month == 1 or i == 0:
+            text = (
+                f"{month.year % 100:02d}/{month.month}"
+                if lang != "zh"
+                else f"{month.year}.{month.month}"
+            )
+        pdf.cell(step, 4, text, align="C")
+    pdf.set_text_color(*INK)
+    pdf.set_font(FONT, "", 7.5)
+    dots: list[tuple[float, float]] = []
+    for i, v in enumerate(values):
+        cx = plot_x + (i + 0.5) * step
+        if v is None:
+            continue
+        if line:
+            dots.append((cx, y_of(v)))
+        else:
+            pdf.set_fill_color(*BAR)
+            pdf.rect(cx - step * 0.3, y_of(v), step * 0.6, plot_y + plot_h - y_of(v), style="F")
+            pdf.set_xy(cx - step / 2, y_of(v) - 4.2)
+            pdf.cell(step, 4, fmt_number(v, kind, lang), align="C")
+    if line:
+        if target is not None:
+            pdf.set_draw_color(*TARGET_LINE)
+            pdf.set_dash_pattern(dash=1.5, gap=1.2)
+            pdf.line(plot_x, y_of(target), plot_x + plot_w, y_of(target))
+            pdf.set_dash_pattern()
+        pdf.set_draw_color(*BAR)
+        pdf.set_line_width(0.6)
+        for a, b in itertools.pairwise(dots):
+            pdf.line(a[0], a[1], b[0], b[1])
+        pdf.set_line_width(0.2)
+        pdf.set_fill_color(*BAR)
+        for px, py in dots:
+            pdf.circle(x=px, y=py, radius=0.9, style="F")
+        pdf.set_font(FONT, "", 6.5)
+        for (px, py), v in zip(dots, [v for v in values if v is not None], strict=True):
+            pdf.set_xy(px - step / 2, py - 5)
+            pdf.cell(step, 4, fmt_number(v, kind, lang), align="C")
+    pdf.set_draw_color(*MUTED)
+    pdf.line(plot_x, plot_y + plot_h, plot_x + plot_w, plot_y + plot_h)
+    return plot_y + plot_h + 10
+
+
+def render_pdf(data: Review, when: dt.datetime) -> bytes:
+    lang = data.lang
+    pdf = _Pdf(data, when)
+    pdf.add_page()
+    # Title block
+    pdf.set_font(FONT, "B", 20)
+    pdf.cell(0, 11, data.title(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "", 10)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(0, 6, t("report_subtitle", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+    pdf.ln(2)
+    pdf.set_font(FONT, "", 9)
+    for key, value in _about(data, when):
+        pdf.set_font(FONT, "B", 9)
+        pdf.cell(24, 5.5, key)
+        pdf.set_font(FONT, "", 9)
+        pdf.multi_cell(0, 5.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR)
+    if data.is_demo:
+        pdf.set_text_color(*_rgb("#b26a00"))
+        pdf.cell(0, 6, t("report_demo", lang), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(*INK)
+
+    pdf.heading(t("sec_narrative", lang))
+    pdf.set_font(FONT, "", 10.5)
+    for sentence in data.narrative:
+        pdf.multi_cell(
+            0, 6.2, sentence, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR
+        )
+        pdf.ln(1)
+
+    pdf.heading(t("sec_headline", lang))
+    _headline_table(pdf, data)
+
+    pdf.add_page()
+    pdf.heading(t("sec_charts", lang))
+    y = _hbar_chart(
+        pdf,
+        t("chart_scores", lang),
+        list(data.league["community"]),
+        [None if pd.isna(v) else float(v) for v in data.league["score"]],
+        top=pdf.get_y(),
+    )
+    months = [pd.Timestamp(d).date() for d in data.trend["period_start"]]
+    y = _month_chart(
+        pdf,
+        t("chart_cases", lang),
+        months,
+        [_float(v) for v in data.trend["cases_received"]],
+        "int",
+        top=y,
+        height=42,
+        line=False,
+    )
+    target = data.targets.get("resolution_rate")
+    _month_chart(
+        pdf,
+        t("chart_resolution", lang),
+        months,
+        [_float(v) for v in data.trend["resolution_rate"]],
+        "pct",
+        top=y,
+        height=42,
+        line=True,
+        target=target.green[0] if target is not None else None,
+    )
+
+    # The league table is wide: landscape when more than five metrics are scored.
+    wide = len(data.scored_metrics) > 5
+    pdf.add_page(orientation="L" if wide else "P")
+    pdf.heading(t("sec_league", lang))
+    _league_table(pdf, data)
+    pdf.heading(t("sec_breakdown", lang))
+    _breakdown_table(pdf, data)
+    pdf.add_page(orientation="P")
+    pdf.heading(t("sec_followups", lang))
+    _follow_up_table(pdf, data)
+    pdf.heading(t("sec_submissions", lang))
+    _submission_table(pdf, data)
+    return bytes(pdf.output())
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _headline_table(pdf: _Pdf, data: Review) -> None:
+    lang = data.lang
+    columns = [
+        _Col(t("col_metric", lang), 30),
+        _Col(t("col_value", lang), 14, "RIGHT"),
+        _Col(t("col_previous", lang), 14, "RIGHT"),
+        _Col(t("mom", lang), 13, "RIGHT"),
+        _Col(t("col_year_ago", lang), 14, "RIGHT"),
+        _Col(t("yoy", lang), 13, "RIGHT"),
+        _Col(t("col_target", lang), 13, "RIGHT"),
+        _Col(t("col_status", lang), 16, "CENTER"),
+    ]
+    rows: list[list[str]] = []
+    fills: list[list[str | None]] = []
+    for r in records(data.headline):
+        kind = r["format"]
+        state = r["status"] if isinstance(r["status"], str) else None
+        rows.append(
+            [
+                r["label"],
+                _value(r["value"], kind, lang),
+                _value(r["previous"], kind, lang),
+                fmt_change(_float(r["mom"])),
+                _value(r["year_ago"], kind, lang),
+                fmt_change(_float(r["yoy"])),
+                r["target"] or "—",
+                _plain_cue(state, lang) if r["target"] else "—",
+            ]
+        )
+        fills.append([None, None, None, None, None, None, None, state])
+    _table(pdf, columns, rows, fills)
+
+
+def _plain_cue(state: Any, lang: str) -> str:
+    if not isinstance(state, str):
+        return t("status_none", lang)
+    return f"{MARKS[state]} {t('status_' + state, lang)}"
+
+
+def _league_table(pdf: _Pdf, data: Review) -> None:
+    lang = data.lang
+    names = data.scored_metrics
+    columns = [
+        _Col(t("col_rank", lang), 9, "CENTER"),
+        _Col(t("col_rank_change", lang), 10, "CENTER"),
+        _Col(t("col_community", lang), 30),
+        _Col(t("col_score", lang), 13, "RIGHT"),
+    ] + [_Col(metric(n).text("label", lang), 20, "RIGHT") for n in names]
+    rows, fills = [], []
+    for r in records(data.league):
+        cells = [
+            "—" if pd.isna(r["rank"]) else str(int(r["rank"])),
+            _rank_change(r["rank_change"], lang),
+            r["community"],
+            _score(r["score"]),
+        ]
+        states: list[str | None] = [None] * 4
+        for n in names:
+            state = r[n + "_status"] if isinstance(r[n + "_status"], str) else None
+            mark = f" {MARKS[state]}" if state else ""
+            cells.append(_value(r[n], metric(n).format, lang) + mark)
+            states.append(state)
+        rows.append(cells)
+        fills.append(states)
+    _table(pdf, columns, rows, fills)
+    legend = "　".join(f"{MARKS[s]} {t('status_' + s, lang)}" for s in MARKS)
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*MUTED)
+    pdf.multi_cell(0, 5, legend, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+
+
+def _breakdown_table(pdf: _Pdf, data: Review) -> None:
+    lang = data.lang
+    columns = [
+        _Col(t("col_community", lang), 26),
+        _Col(t("col_metric", lang), 26),
+        _Col(t("col_value", lang), 14, "RIGHT"),
+        _Col(t("col_target", lang), 13, "RIGHT"),
+        _Col(t("col_status", lang), 15, "CENTER"),
+        _Col(t("col_share", lang), 13, "RIGHT"),
+        _Col(t("col_points", lang), 11, "RIGHT"),
+        _Col(t("col_contribution", lang), 14, "RIGHT"),
+    ]
+    rows, fills = [], []
+    for r in records(data.breakdown):
+        state = r["status"] if isinstance(r["status"], str) else None
+        rows.append(
+            [
+                r["community"],
+                r["label"],
+                _value(r["value"], metric(r["metric"]).format, lang),
+                r["target"],
+                _plain_cue(state, lang),
+                f"{r['share'] * 100:.1f}%",
+                "—" if r["points"] is None or pd.isna(r["points"]) else f"{r['points']:.0f}",
+                f"{r['contribution']:.1f}",
+            ]
+        )
+        fills.append([None] * 4 + [state] + [None] * 3)
+    _table(pdf, columns, rows, fills, font_size=8)
+
+
+def _follow_up_table(pdf: _Pdf, data: Review) -> None:
+    lang = data.lang
+    columns = [
+        _Col(t("col_kind", lang), 24),
+        _Col(t("col_owner", lang), 36),
+        _Col(t("col_item", lang), 28),
+        _Col(t("col_detail", lang), 40),
+        _Col(t("col_since", lang), 19, "CENTER"),
+        _Col(t("col_age", lang), 14, "RIGHT"),
+    ]
+    rows = [
+        [
+            r["kind_label"],
+            r["owner"],
+            str(r["item"]),
+            r["detail"],
+            r["since"],
+            "—" if pd.isna(r["age_days"]) else str(int(r["age_days"])),
+        ]
+        for r in records(data.follow_ups)
+    ]
+    _table(pdf, columns, rows, font_size=8)
+
+
+def _submission_table(pdf: _Pdf, data: Review) -> None:
+    """Community × ledger, each cell the status word with its mark."""
+    lang = data.lang
+    subs = data.submissions
+    ledgers = list(dict.fromkeys(subs["dataset"]))
+    labels = dict(zip(subs["dataset"], subs["dataset_label"], strict=False))
+    reporting = dict(zip(subs["dataset"], subs["reporting"], strict=False))
+    columns = [_Col(t("col_community", lang), 30)] + [
+        _Col(f"{labels[d]}（{reporting[d]}）", 25, "CENTER") for d in ledgers
+    ]
+    rows, fills = [], []
+    for _community_id, group in subs.groupby("community_id", sort=True):
+        by = group.set_index("dataset")
+        cells: list[str] = [str(group["community"].iloc[0])]
+        states: list[str | None] = [None]
+        for d in ledgers:
+            state = str(by.loc[d, "status"])
+            colour = {"on_time": "green", "late": "amber", "missing": "red"}.get(state)
+            mark = MARKS[colour] if colour else "…"
+            cells.append(f"{mark} {t('sub_' + state, lang)}")
+            states.append(colour)
+        rows.append(cells)
+        fills.append(states)
+    _table(pdf, columns, rows, fills)
+    notes = sorted({n for n in subs["note"] if n})
+    deadline = subs["deadline"].iloc[0] if len(subs) else None
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*MUTED)
+    if deadline is not None:
+        pdf.multi_cell(
+            0, 5, f"{t('col_deadline', lang)}: {deadline}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+    for note in notes:
+        pdf.multi_cell(0, 5, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(*INK)
+
+
+# -- XLSX ---------------------------------------------------------------------------------------
+
+NUMBER_FORMATS = {
+    "int": "#,##0",
+    "pct": "0.0%",
+    "float1": "0.0",
+    "days": "0.0",
+    "stars": "0.0",
+    "score": "0.0",
+    "change": "+0.0%;-0.0%;0.0%",
+    "rank": "0",
+    "signed": "+0;-0;0",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+}
+
+
+class _Book:
+    """xlsxwriter with cached cell formats; text goes through export.neutralise."""
+
+    def __init__(self, buffer: io.BytesIO, when: dt.datetime) -> None:
+        self.wb = xlsxwriter.Workbook(
+            buffer,
+            {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        self.wb.set_properties({"created": when.replace(tzinfo=None)})
+        self._formats: dict[tuple[str, str | None, bool], Any] = {}
+        self.header = self.wb.add_format(
+            {"bold": True, "bg_color": "#E9ECEF", "border": 1, "text_wrap": True, "valign": "top"}
+        )
+
+    def fmt(self, kind: str = "text", state: str | None = None, wrap: bool = False) -> Any:
+        key = (kind, state, wrap)
+        if key not in self._formats:
+            spec: dict[str, Any] = {"valign": "top"}
+            if kind in NUMBER_FORMATS:
+                spec["num_format"] = NUMBER_FORMATS[kind]
+            if state in FILLS:
+                spec["bg_color"] = FILLS[state]
+            if wrap:
+                spec["text_wrap"] = True
+            self._formats[key] = self.wb.add_format(spec)
+        return self._formats[key]
+
+    def sheet(
+        self,
+        name: str,
+        headers: Sequence[tuple[str, float]],
+        rows: Sequence[Sequence[tuple[Any, str, str | None]]],
+        *,
+        freeze_cols: int = 0,
+    ) -> Any:
+        """A sheet: bold header row (frozen), then rows of (value, kind, status) cells."""
+        ws = self.wb.add_worksheet(name[:31])
+        for j, (header, width) in enumerate(headers):
+            ws.write_string(0, j, str(neutralise(header)), self.header)
+            ws.set_column(j, j, width)
+        for i, row in enumerate(rows, start=1):
+            for j, (value, kind, state) in enumerate(row):
+                self.write(ws, i, j, value, kind, state)
+        ws.freeze_panes(1, freeze_cols)
+        if rows:
+            ws.autofilter(0, 0, len(rows), len(headers) - 1)
+        return ws
+
+    def write(self, ws: Any, i: int, j: int, value: Any, kind: str, state: str | None) -> None:
+        cell_format = self.fmt(kind, state, wrap=kind == "wrap")
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            ws.write_blank(i, j, None, cell_format)
+        elif kind == "datetime" or kind == "date":
+            ws.write_datetime(i, j, pd.Timestamp(value).to_pydatetime(), cell_format)
+        elif isinstance(value, str):
+            ws.write_string(i, j, str(neutralise(value)), cell_format)
+        else:
+            ws.write_number(i, j, float(value), cell_format)
+
+
+def _state(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def render_xlsx(data: Review, when: dt.datetime) -> bytes:
+    lang = data.lang
+    buffer = io.BytesIO()
+    book = _Book(buffer, when)
+    Cell = tuple[Any, str, str | None]
+
+    about: list[list[Cell]] = [[(data.title(), "text", None), ("", "text", None)]]
+    about += [[(k, "text", None), (v, "text", None)] for k, v in _about(data, when)]
+    if data.is_demo:
+        about.append([("", "text", None), (t("report_demo", lang), "text", None)])
+    about.append([("", "text", None), ("", "text", None)])
+    about += [[(t("sec_narrative", lang), "text", None), (s, "wrap", None)] for s in data.narrative]
+    book.sheet(t("sec_narrative", lang), [(t("col_item", lang), 16), ("", 110)], about)
+
+    head_rows: list[list[Cell]] = []
+    for r in records(data.headline):
+        kind, state = r["format"], _state(r["status"])
+        head_rows.append(
+            [
+                (r["label"], "text", None),
+                (_float(r["value"]), kind, None),
+                (_float(r["previous"]), kind, None),
+                (_float(r["mom"]), "change", None),
+                (_float(r["year_ago"]), kind, None),
+                (_float(r["yoy"]), "change", None),
+                (r["target"], "text", None),
+                (r["cue"], "text", state),
+            ]
+        )
+    book.sheet(
+        t("sec_headline", lang),
+        [
+            (t("col_metric", lang), 20),
+            (t("col_value", lang), 11),
+            (t("col_previous", lang), 11),
+            (t("mom", lang), 10),
+            (t("col_year_ago", lang), 11),
+            (t("yoy", lang), 10),
+            (t("col_target", lang), 10),
+            (t("col_status", lang), 12),
+        ],
+        head_rows,
+        freeze_cols=1,
+    )
+
+    names = data.scored_metrics
+    league_headers = [
+        (t("col_rank", lang), 7),
+        (t("col_rank_change", lang), 9),
+        (t("col_previous_rank", lang), 9),
+        (t("col_community_id", lang), 10),
+        (t("col_community", lang), 18),
+        (t("col_score", lang), 9),
+    ]
+    for n in names:
+        label = metric(n).text("label", lang)
+        league_headers += [(label, 12), (f"{label} {t('col_status', lang)}", 12)]
+    league_headers.append((t("col_below_target", lang), 30))
+    league_rows: list[list[Cell]] = []
+    for r in records(data.league):
+        row: list[Cell] = [
+            (_float(r["rank"]), "rank", None),
+            (_float(r["rank_change"]), "signed", None),
+            (_float(r["previous_rank"]), "rank", None),
+            (r["community_id"], "text", None),
+            (r["community"], "text", None),
+            (_float(r["score"]), "score", None),
+        ]
+        for n in names:
+            state = _state(r[n + "_status"])
+            row += [(_float(r[n]), metric(n).format, state), (cue(state, lang), "text", state)]
+        row.append((t("nar_list_sep", lang).join(r["below_target"]), "text", None))
+        league_rows.append(row)
+    book.sheet(t("sec_league", lang), league_headers, league_rows, freeze_cols=5)
+
+    parts: list[list[Cell]] = []
+    for r in records(data.breakdown):
+        state = _state(r["status"])
+        parts.append(
+            [
+                (r["community_id"], "text", None),
+                (r["community"], "text", None),
+                (r["label"], "text", None),
+                (_float(r["value"]), metric(r["metric"]).format, state),
+                (r["target"], "text", None),
+                (r["cue"], "text", state),
+                (_float(r["weight"]), "float1", None),
+                (_float(r["share"]), "pct", None),
+                (_float(r["points"]), "int", None),
+                (_float(r["contribution"]), "score", None),
+                (r["explanation"], "text", None),
+            ]
+        )
+    book.sheet(
+        t("sec_breakdown", lang),
+        [
+            (t("col_community_id", lang), 10),
+            (t("col_community", lang), 18),
+            (t("col_metric", lang), 16),
+            (t("col_value", lang), 10),
+            (t("col_target", lang), 9),
+            (t("col_status", lang), 12),
+            (t("col_weight", lang), 8),
+            (t("col_share", lang), 10),
+            (t("col_points", lang), 8),
+            (t("col_contribution", lang), 10),
+            (t("col_explanation", lang), 70),
+        ],
+        parts,
+        freeze_cols=3,
+    )
+
+    follow: list[list[Cell]] = [
+        [
+            (r["kind_label"], "text", None),
+            (r["community_id"], "text", None),
+            (r["community"], "text", None),
+            (r["owner"], "text", None),
+            (str(r["item"]), "text", None),
+            (r["detail"], "text", None),
+            (r["since"], "text", None),
+            (_float(r["age_days"]), "int", None),
+        ]
+        for r in records(data.follow_ups)
+    ]
+    book.sheet(
+        t("sec_followups", lang),
+        [
+            (t("col_kind", lang), 20),
+            (t("col_community_id", lang), 10),
+            (t("col_community", lang), 18),
+            (t("col_owner", lang), 26),
+            (t("col_item", lang), 18),
+            (t("col_detail", lang), 30),
+            (t("col_since", lang), 11),
+            (t("col_age", lang), 10),
+        ],
+        follow,
+    )
+
+    subs: list[list[Cell]] = []
+    for r in records(data.submissions):
+        colour = {"on_time": "green", "late": "amber", "missing": "red"}.get(r["status"])
+        subs.append(
+            [
+                (r["community_id"], "text", None),
+                (r["community"], "text", None),
+                (r["dataset_label"], "text", None),
+                (r["reporting"], "text", None),
+                (r["deadline"], "date", None),
+                (r["cue"], "text", colour),
+                (r["submitted_at"], "datetime", None),
+                (_float(r["version"]), "rank", None),
+                (r["user"], "text", None),
+                (r["note"], "text", None),
+            ]
+        )
+    book.sheet(
+        t("sec_submissions", lang),
+        [
+            (t("col_community_id", lang), 10),
+            (t("col_community", lang), 18),
+            (t("col_dataset", lang), 18),
+            (t("col_reporting", lang), 10),
+            (t("col_deadline", lang), 11),
+            (t("col_status", lang), 10),
+            (t("col_submitted_at", lang), 16),
+            (t("col_store_version", lang), 8),
+            (t("col_user", lang), 10),
+            (t("col_note", lang), 40),
+        ],
+        subs,
+    )
+
+    trend_rows: list[list[Cell]] = [
+        [
+            (r["period_start"], "date", None),
+            (_float(r["cases_received"]), "int", None),
+            (_float(r["resolution_rate"]), "pct", None),
+        ]
+        for r in records(data.trend)
+    ]
+    book.sheet(
+        t("sec_charts", lang),
+        [
+            (t("month", lang), 12),
+            (metric("cases_received").text("label", lang), 12),
+            (metric("resolution_rate").text("label", lang), 12),
+        ],
+        trend_rows,
+    )
+    book.wb.close()
+    return buffer.getvalue()

@@ -1,0 +1,752 @@
+"""The review meeting (月度例会, 季度督查, 半年互观互检, 年度考核) as data.
+
+`review(store, period)` computes, from one pinned store version and one targets version:
+headline KPIs with 环比 and 同比, the league table of communities with weighted assessment
+scores and their breakdown, the follow-up list (需督办事项), the submission status of
+every community's ledgers, and a narrative made from templates. The meeting page, the PDF
+and the XLSX all draw from the same `Review`, so they show the same figures; `Review.token`
+names both versions, and `review(store, period, version=token)` rebuilds it exactly.
+
+Scoring: each weighted metric earns points by its status (targets_default.yaml `points`,
+e.g. 达标 100, 接近 60, 未达标 0); the score is the weighted mean of the points over the
+metrics that have a value, 0-100.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from metrics import catalog, targets
+from metrics.catalog import metric
+from metrics.i18n import fmt_change, fmt_number, t
+from metrics.periods import Period, add_months
+from metrics.queries import communities
+from metrics.schemas import DATASETS
+from metrics.store import Store, StoreVersion
+from metrics.targets import Status, Targets
+
+# The city figures the meeting opens with, in the order they are read out.
+HEADLINE = [
+    "cases_received",
+    "disputes_handled",
+    "resolution_rate",
+    "overdue_cases",
+    "median_days_to_resolve",
+    "problems_resolved",
+    "wishes_fulfilled",
+    "fulfillment_rate",
+    "wishes_unclaimed_overdue",
+    "positions_offered",
+    "placed_flexible",
+    "mean_stars",
+    "workers_per_10k",
+]
+TREND_METRICS = ["cases_received", "resolution_rate"]
+MONTHLY_LEDGERS = ("cases", "wishes", "employment")
+QUARTERLY_LEDGERS = ("property_ratings",)
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # Qingtongxia: deadlines are local days
+TARGETS_KEY = "_targets"
+
+SubmissionStatus = Literal["on_time", "late", "missing", "pending"]
+SUBMISSION_STATUS: dict[str, Status | None] = {
+    "on_time": "green",
+    "late": "amber",
+    "missing": "red",
+    "pending": None,
+}
+FOLLOW_UP_KINDS = ("case", "wish", "property", "metric")
+
+
+@dataclass(frozen=True)
+class Review:
+    period: Period
+    version: StoreVersion
+    targets: Targets
+    lang: str
+    is_demo: bool
+    headline: pd.DataFrame  # one row per HEADLINE metric
+    league: pd.DataFrame  # one row per community, best first
+    breakdown: pd.DataFrame  # community × weighted metric: how the score is made
+    follow_ups: pd.DataFrame  # 需督办事项
+    submissions: pd.DataFrame  # community × ledger for the reporting period
+    trend: pd.DataFrame  # last 12 months of TREND_METRICS, city totals
+    narrative: list[str]  # sentences, to be read in order
+
+    @property
+    def assessment(self) -> str:
+        return targets.assessment_kind(self.period)
+
+    @property
+    def scored_metrics(self) -> list[str]:
+        return list(self.targets.weights(self.assessment))
+
+    @property
+    def token(self) -> str:
+        """Store and targets version, e.g. 'communities@0,...,_targets@3' (-1: defaults)."""
+        tv = self.targets.version if self.targets.version is not None else -1
+        return f"{self.version.token},{TARGETS_KEY}@{tv}"
+
+    def title(self) -> str:
+        return t("report_title", self.lang, review=t("review_" + self.assessment, self.lang))
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by column name (what templates and renderers read)."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+# -- versions ------------------------------------------------------------------------------------
+
+
+def pin(store: Store, version: StoreVersion | str | None = None) -> tuple[StoreVersion, Targets]:
+    """The store version and targets a review reads: a token pins both (see Review.token);
+    a StoreVersion or None pins the data and takes the current targets."""
+    if version is None or isinstance(version, StoreVersion):
+        return version or store.version(), targets.load(store)
+    pairs: dict[str, int] = {}
+    for part in version.split(","):
+        name, sep, number = part.strip().partition("@")
+        if not sep or not number.lstrip("-").isdigit():
+            raise ValueError(f"not a version token: {version!r}")
+        pairs[name] = int(number)
+    unknown = set(pairs) - set(DATASETS) - {TARGETS_KEY}
+    if unknown:
+        raise ValueError(f"unknown table in version token: {sorted(unknown)}")
+    current = store.version()
+    data = StoreVersion(tuple((n, pairs.get(n, current.of(n))) for n in DATASETS))
+    tv = pairs.get(TARGETS_KEY)
+    if tv is None:
+        return data, targets.load(store)
+    return data, targets.defaults() if tv < 0 else targets.load(store, tv)
+
+
+# -- the review ----------------------------------------------------------------------------------
+
+
+def review(
+    store: Store,
+    period: Period,
+    version: StoreVersion | str | None = None,
+    lang: str = "zh",
+    *,
+    as_of: dt.datetime | None = None,
+) -> Review:
+    """Everything the meeting needs for `period`, read at one version (the latest if None).
+
+    `as_of` (default: now) only decides whether a missing submission is already overdue.
+    """
+    data_version, tg = pin(store, version)
+    con = store.connect(data_version)
+    try:
+        units = communities(con)
+        names = dict(zip(units["community_id"], units["name"], strict=True))
+        head = headline(con, period, tg, lang)
+        table, parts = league(con, period, tg, names, lang)
+        follow = follow_ups(con, period, tg, names, parts, lang)
+        trend_frame = trend(con, period)
+    finally:
+        con.close()
+    subs = submissions(store, period, data_version, tg, names, lang, as_of=as_of)
+    is_demo = store.is_demo
+    text = narrative(period, head, table, follow, subs, lang, is_demo)
+    return Review(
+        period, data_version, tg, lang, is_demo, head, table, parts, follow, subs, trend_frame, text
+    )
+
+
+def headline(
+    con: duckdb.DuckDBPyConnection, period: Period, tg: Targets, lang: str = "zh"
+) -> pd.DataFrame:
+    """City KPIs: value, previous period and 环比, same period last year and 同比, status."""
+    now = catalog.totals(con, HEADLINE, period)
+    before = catalog.totals(con, HEADLINE, period.previous())
+    year_ago = catalog.totals(con, HEADLINE, period.year_ago())
+    rows = []
+    for name in HEADLINE:
+        m, target = metric(name), tg.get(name)
+        state = target.status(now[name]) if target else None
+        rows.append(
+            {
+                "metric": name,
+                "label": m.text("label", lang),
+                "format": m.format,
+                "value": now[name],
+                "previous": before[name],
+                "mom": catalog.change(now[name], before[name]),
+                "year_ago": year_ago[name],
+                "yoy": catalog.change(now[name], year_ago[name]),
+                "target": target.text(lang) if target else "",
+                "status": state,
+                "cue": targets.cue(state, lang) if target else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def score(
+    values: Mapping[str, float | None], weights: Mapping[str, float], tg: Targets
+) -> tuple[float | None, list[dict[str, Any]]]:
+    """The weighted score 0-100 and one row per metric saying what it contributed.
+
+    A metric without a value is left out and the others' weights are scaled up to 100 %.
+    """
+    present = {n: w for n, w in weights.items() if values.get(n) is not None}
+    total = sum(present.values())
+    rows: list[dict[str, Any]] = []
+    for name, weight in weights.items():
+        value = values.get(name)
+        target = tg.metrics[name]
+        state = target.status(value)
+        share = weight / total if name in present and total else 0.0
+        points = tg.points[state] if state else None
+        rows.append(
+            {
+                "metric": name,
+                "value": value,
+                "status": state,
+                "weight": weight,
+                "share": share,
+                "points": points,
+                "contribution": share * points if points is not None else 0.0,
+            }
+        )
+    if not total:
+        return None, rows
+    return float(sum(float(r["contribution"]) for r in rows)), rows
+
+
+def league(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    tg: Targets,
+    names: Mapping[str, str],
+    lang: str = "zh",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The league table (best first) and the long score breakdown behind it.
+
+    League columns: rank, previous_rank, rank_change (+ = moved up), community_id,
+    community, score, below_target (red metrics), and per scored metric `<m>`, `<m>_status`.
+    """
+    kind = targets.assessment_kind(period)
+    weights = tg.weights(kind)
+    units = list(names)
+    scores, parts = _scores(con, period, tg, weights, units)
+    previous, _ = _scores(con, period.previous(), tg, weights, units)
+    table = pd.DataFrame({"community_id": units})
+    table["community"] = [names[u] for u in units]
+    table["score"] = [scores[u] for u in units]
+    table["rank"] = _ranks(scores, units)
+    table["previous_rank"] = _ranks(previous, units)
+    table["rank_change"] = table["previous_rank"] - table["rank"]
+    below = parts[parts["status"] == "red"].groupby("community_id")["metric"].apply(list)
+    table["below_target"] = [
+        [metric(m).text("label", lang) for m in below.get(u, [])] for u in units
+    ]
+    wide = parts.pivot(index="community_id", columns="metric", values="value")
+    states = parts.pivot(index="community_id", columns="metric", values="status")
+    for name in weights:
+        table[name] = wide[name].reindex(units).to_numpy()
+        table[name + "_status"] = states[name].reindex(units).to_numpy()
+    table = table.sort_values(["rank", "community_id"], na_position="last", kind="stable")
+    columns = ["rank", "previous_rank", "rank_change", "community_id", "community", "score"]
+    rest = [c for c in table.columns if c not in columns]
+    table = table[columns + rest].reset_index(drop=True)
+    for column in ("rank", "previous_rank", "rank_change"):
+        table[column] = table[column].astype("Int64")
+
+    parts["community"] = parts["community_id"].map(names)
+    parts["label"] = parts["metric"].map(lambda m: metric(m).text("label", lang))
+    parts["target"] = parts["metric"].map(lambda m: tg.metrics[m].text(lang))
+    parts["cue"] = parts["status"].map(lambda s: targets.cue(s, lang))
+    parts["explanation"] = [_explain(row, lang) for row in records(parts)]
+    order = {u: i for i, u in enumerate(table["community_id"])}
+    parts = parts.sort_values(
+        by=["community_id", "metric"],
+        key=lambda col: (
+            col.map(order)
+            if col.name == "community_id"
+            else col.map({m: i for i, m in enumerate(weights)})
+        ),
+    ).reset_index(drop=True)
+    return table, parts[
+        [
+            "community_id",
+            "community",
+            "metric",
+            "label",
+            "value",
+            "target",
+            "status",
+            "cue",
+            "weight",
+            "share",
+            "points",
+            "contribution",
+            "explanation",
+        ]
+    ]
+
+
+def _scores(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    tg: Targets,
+    weights: Mapping[str, float],
+    units: list[str],
+) -> tuple[dict[str, float | None], pd.DataFrame]:
+    values = catalog.by_unit(con, list(weights), period, units)
+    scores: dict[str, float | None] = {}
+    rows = []
+    for unit in units:
+        row = {n: _value(values.loc[unit, n]) for n in weights}
+        scores[unit], parts = score(row, weights, tg)
+        rows += [{"community_id": unit, **p} for p in parts]
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "community_id",
+            "metric",
+            "value",
+            "status",
+            "weight",
+            "share",
+            "points",
+            "contribution",
+        ],
+    )
+    return scores, frame
+
+
+def _value(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _ranks(scores: Mapping[str, float | None], units: list[str]) -> list[float]:
+    """Competition ranking (1, 2, 2, 4) by score, best first; NaN where there is no score.
+    Scores are rounded to one decimal first, as they are shown, so equal-looking is equal."""
+    series = pd.Series([scores[u] for u in units], dtype="float64").round(1)
+    return list(series.rank(ascending=False, method="min"))
+
+
+def _explain(row: Mapping[str, Any], lang: str) -> str:
+    m = metric(row["metric"])
+    if row["value"] is None or pd.isna(row["value"]):
+        return t("score_explain_none", lang, label=m.text("label", lang))
+    return t(
+        "score_explain",
+        lang,
+        label=m.text("label", lang),
+        value=fmt_number(row["value"], m.format, lang),
+        target=row["target"],
+        cue=targets.cue(row["status"], lang),
+        points=row["points"],
+        share=row["share"],
+        contribution=row["contribution"],
+    )
+
+
+def trend(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """City totals of TREND_METRICS by month, the 12 months up to the period's end."""
+    last = period.end.replace(day=1)
+    window = Period.span(add_months(last, -11), last)
+    frame = catalog.trend(con, TREND_METRICS, window).reset_index()
+    return frame
+
+
+# -- follow-ups --------------------------------------------------------------------------------
+
+# Open at the period end and older than $days: the same rule as overdue_cases.sql.
+OPEN_CASES_SQL = """
+SELECT c.case_id, c.community_id, c.grid_id, g.name AS grid_name, c.case_type, c.category,
+       c.is_supervised, c.reported_on, date_diff('day', c.reported_on, $period_end) AS age_days
+FROM cases AS c LEFT JOIN grids AS g ON g.grid_id = c.grid_id
+WHERE c.reported_on < $period_end - to_days(CAST($days AS INTEGER))
+    AND (c.resolved_on IS NULL OR c.resolved_on > $period_end)
+ORDER BY age_days DESC, c.case_id
+"""
+
+# Unclaimed at the period end and older than $days: as wishes_unclaimed_overdue.sql.
+UNCLAIMED_WISHES_SQL = """
+SELECT w.wish_id, w.community_id, w.grid_id, g.name AS grid_name, w.beneficiary_group,
+       w.wish_category, w.registered_on, date_diff('day', w.registered_on, $period_end) AS age_days
+FROM wishes AS w LEFT JOIN grids AS g ON g.grid_id = w.grid_id
+WHERE w.registered_on < $period_end - to_days(CAST($days AS INTEGER))
+    AND (w.claimed_on IS NULL OR w.claimed_on > $period_end)
+ORDER BY age_days DESC, w.wish_id
+"""
+
+# Rated two stars or fewer, or sanctioned, in the quarters the period touches (as the
+# failing_companies and property_sanctions metrics count them).
+PROPERTY_SQL = """
+SELECT r.quarter, r.community_id, r.compound, r.company, r.stars, r.outcome
+FROM property_ratings AS r
+WHERE quarter_start(r.quarter) <= $period_end AND quarter_end(r.quarter) >= $period_start
+    AND (r.stars <= 2 OR r.outcome <> '无')
+ORDER BY r.quarter DESC, r.stars, r.community_id, r.company
+"""
+
+FOLLOW_UP_COLUMNS = [
+    "kind",
+    "kind_label",
+    "community_id",
+    "community",
+    "owner",
+    "item",
+    "detail",
+    "since",
+    "age_days",
+]
+
+
+def follow_ups(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    tg: Targets,
+    names: Mapping[str, str],
+    breakdown: pd.DataFrame,
+    lang: str = "zh",
+) -> pd.DataFrame:
+    """需督办事项: open cases and unclaimed wishes older than `follow_up_days` at the period
+    end, failing or sanctioned property ratings, and every scored metric below target.
+
+    `owner` is who answers for it: the grid (within its community) or the community.
+    `age_days` is days open at the period end; empty for ratings and metrics.
+    """
+    params = {"period_end": period.end, "days": tg.follow_up_days}
+    rows: list[dict[str, Any]] = []
+    cur = con.cursor()
+    for r in records(cur.execute(OPEN_CASES_SQL, params).df()):
+        supervised = t("fu_supervised", lang) if r["is_supervised"] else ""
+        rows.append(
+            _follow_up(
+                "case",
+                r,
+                names,
+                lang,
+                item=r["case_id"],
+                detail=t(
+                    "fu_case_detail",
+                    lang,
+                    case_type=r["case_type"],
+                    category=r["category"],
+                    supervised=supervised,
+                ),
+                since=r["reported_on"],
+            )
+        )
+    for r in records(cur.execute(UNCLAIMED_WISHES_SQL, params).df()):
+        detail = t(
+            "fu_wish_detail", lang, group=r["beneficiary_group"], category=r["wish_category"]
+        )
+        rows.append(
+            _follow_up(
+                "wish", r, names, lang, item=r["wish_id"], detail=detail, since=r["registered_on"]
+            )
+        )
+    span = {"period_start": period.start, "period_end": period.end}
+    for r in records(cur.execute(PROPERTY_SQL, span).df()):
+        detail = t(
+            "fu_property_detail",
+            lang,
+            compound=r["compound"],
+            stars=r["stars"],
+            outcome=r["outcome"],
+        )
+        rows.append(
+            _follow_up(
+                "property", r, names, lang, item=r["company"], detail=detail, since=r["quarter"]
+            )
+        )
+    for r in records(breakdown[breakdown["status"] == "red"]):
+        m = metric(r["metric"])
+        detail = t(
+            "fu_metric_detail",
+            lang,
+            value=fmt_number(r["value"], m.format, lang),
+            target=r["target"],
+        )
+        rows.append(
+            _follow_up("metric", r, names, lang, item=r["label"], detail=detail, since=period.code)
+        )
+    frame = pd.DataFrame(rows, columns=FOLLOW_UP_COLUMNS)
+    frame["age_days"] = frame["age_days"].astype("Int64")
+    return frame
+
+
+def _follow_up(
+    kind: str,
+    row: Mapping[str, Any],
+    names: Mapping[str, str],
+    lang: str,
+    *,
+    item: str,
+    detail: str,
+    since: Any,
+) -> dict[str, Any]:
+    community = names.get(row["community_id"], row["community_id"])
+    grid = row.get("grid_name")
+    owner = f"{community} {grid}" if isinstance(grid, str) and grid else community
+    age = row.get("age_days")
+    return {
+        "kind": kind,
+        "kind_label": t("fu_" + kind, lang),
+        "community_id": row["community_id"],
+        "community": community,
+        "owner": owner,
+        "item": item,
+        "detail": detail,
+        "since": _day(since),
+        "age_days": None if age is None or pd.isna(age) else int(age),
+    }
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+# -- submissions -------------------------------------------------------------------------------
+
+
+def reporting_periods(period: Period) -> dict[str, Period]:
+    """The ledger -> the reporting period due for the review: the review's last month for
+    the monthly ledgers, and its quarter for property ratings when that month ends it."""
+    last = period.end.replace(day=1)
+    out = {name: Period.of("month", last) for name in MONTHLY_LEDGERS}
+    if last.month % 3 == 0:
+        quarter = Period.of("quarter", add_months(last, -2))
+        out.update({name: quarter for name in QUARTERLY_LEDGERS})
+    return out
+
+
+def deadline(reporting: Period, day: int) -> dt.datetime:
+    """The end of day `day` of the month after the reporting period, local time."""
+    month = add_months(reporting.end, 1)
+    return dt.datetime.combine(month.replace(day=day), dt.time.max, tzinfo=LOCAL_TZ)
+
+
+def _covers(entry: Mapping[str, Any], reporting: Period) -> bool:
+    code = entry.get("period")
+    if not code:
+        # A whole-table load (the demo, an admin's replace) carries no period: it holds
+        # every period it holds.
+        return not entry.get("community_id")
+    try:
+        p = Period.parse(str(code))
+    except ValueError:
+        return False
+    return p.start <= reporting.end and p.end >= reporting.start
+
+
+SUBMISSION_COLUMNS = [
+    "community_id",
+    "community",
+    "dataset",
+    "dataset_label",
+    "reporting",
+    "deadline",
+    "status",
+    "cue",
+    "submitted_at",
+    "version",
+    "user",
+    "note",
+]
+
+
+def submissions(
+    store: Store,
+    period: Period,
+    version: StoreVersion,
+    tg: Targets,
+    names: Mapping[str, str],
+    lang: str = "zh",
+    *,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Each community × ledger due for the review: on time, late, missing or not yet due,
+    from the commits up to `version` (first covering commit's time, version and user).
+
+    Uploads carry community_id and period in their commit metadata. A load without a
+    community (the demo builder, an admin's whole-table replace) counts for every
+    community; the demo builder's loads count as on time, and the note says so.
+    """
+    now = as_of or dt.datetime.now(tz=LOCAL_TZ)
+    rows = []
+    for dataset, reporting in reporting_periods(period).items():
+        due = deadline(reporting, tg.deadline_day)
+        pinned = version.of(dataset)
+        commits = [
+            c
+            for c in reversed(store.history(dataset))  # oldest first
+            if c["version"] is not None and c["version"] <= pinned and _covers(c, reporting)
+        ]
+        for community_id, community in names.items():
+            first = next(
+                (c for c in commits if c.get("community_id") in (None, "", community_id)), None
+            )
+            note = ""
+            state: SubmissionStatus
+            if first is None:
+                state = "missing" if now > due else "pending"
+            elif first.get("user") == "demo" and not first.get("community_id"):
+                state, note = "on_time", t("sub_demo_note", lang)
+            else:
+                state = "on_time" if first["committed_at"] <= due else "late"
+                if not first.get("community_id"):
+                    note = t("sub_whole_table_note", lang)
+            submitted = (
+                first["committed_at"].astimezone(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+                if first
+                else None
+            )
+            colour = SUBMISSION_STATUS[state]
+            icon = targets.ICONS[colour] if colour else "⏳"
+            rows.append(
+                {
+                    "community_id": community_id,
+                    "community": community,
+                    "dataset": dataset,
+                    "dataset_label": DATASETS[dataset].zh if lang == "zh" else DATASETS[dataset].en,
+                    "reporting": reporting.code,
+                    "deadline": due.date(),
+                    "status": state,
+                    "cue": f"{icon} {t('sub_' + state, lang)}",
+                    "submitted_at": submitted,
+                    "version": first["version"] if first else None,
+                    "user": first.get("user", "") if first else "",
+                    "note": note,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+    frame["version"] = frame["version"].astype("Int64")
+    return frame
+
+
+# -- narrative ----------------------------------------------------------------------------------
+
+
+def _change_phrase(value: float | None, what: str, lang: str) -> str:
+    label = t(what, lang)
+    if value is None:
+        return t("nar_na", lang, what=label)
+    if round(value, 3) == 0:
+        return t("nar_flat", lang, what=label)
+    key = "nar_up" if value > 0 else "nar_down"
+    return t(key, lang, what=label, pct=fmt_change(abs(value)).lstrip("+"))
+
+
+def _cmp(row: Mapping[str, Any], lang: str) -> str:
+    state = row["status"]
+    if state is None:
+        return t("nar_na", lang, what="").strip()
+    return t("nar_cmp_" + state, lang, target=row["target"])
+
+
+def narrative(
+    period: Period,
+    head: pd.DataFrame,
+    table: pd.DataFrame,
+    follow: pd.DataFrame,
+    subs: pd.DataFrame,
+    lang: str = "zh",
+    is_demo: bool = False,
+) -> list[str]:
+    """The meeting's opening paragraph, one sentence per item, from message templates."""
+    h = {r["metric"]: r for r in records(head)}
+    fmt = {n: fmt_number(r["value"], r["format"], lang) for n, r in h.items()}
+    label = period.label(lang)
+    out = []
+    if not h["cases_received"]["value"]:
+        out.append(t("nar_cases_none", lang, period=label))
+    else:
+        out.append(
+            t(
+                "nar_cases",
+                lang,
+                period=label,
+                disputes=fmt["disputes_handled"],
+                mom=_change_phrase(h["disputes_handled"]["mom"], "nar_mom", lang),
+                yoy=_change_phrase(h["disputes_handled"]["yoy"], "nar_yoy", lang),
+                cases=fmt["cases_received"],
+                rate=fmt["resolution_rate"],
+                cmp=_cmp(h["resolution_rate"], lang),
+            )
+        )
+    out.append(
+        t("nar_overdue", lang, overdue=fmt["overdue_cases"], cmp=_cmp(h["overdue_cases"], lang))
+    )
+    out.append(
+        t(
+            "nar_wishes",
+            lang,
+            fulfilled=fmt["wishes_fulfilled"],
+            rate=fmt["fulfillment_rate"],
+            cmp=_cmp(h["fulfillment_rate"], lang),
+            unclaimed=fmt["wishes_unclaimed_overdue"],
+        )
+    )
+    if h["mean_stars"]["value"] is not None:
+        out.append(
+            t("nar_property", lang, stars=fmt["mean_stars"], cmp=_cmp(h["mean_stars"], lang))
+        )
+    ranked = table.dropna(subset=["score"])
+    if len(ranked) >= 2:
+        sep = t("nar_list_sep", lang)
+
+        def item(r: Mapping[str, Any]) -> str:
+            return t("nar_score_item", lang, name=r["community"], score=f"{r['score']:.1f}")
+
+        ordered = records(ranked)
+        # The first three places, ties included, never the last community itself.
+        top = [r for r in ordered[:-1] if r["rank"] <= 3]
+        out.append(
+            t(
+                "nar_ranking",
+                lang,
+                top=sep.join(item(r) for r in top),
+                bottom=item(ordered[-1]),
+            )
+        )
+    below = table[table["below_target"].map(len) > 0]
+    if len(below):
+        sep = t("nar_list_sep", lang)
+        items = sep.join(
+            t("nar_below_item", lang, name=r["community"], metrics=sep.join(r["below_target"]))
+            for r in records(below.sort_values("rank", ascending=False))
+        )
+        out.append(t("nar_below", lang, count=len(below), items=items))
+    elif len(table):
+        out.append(t("nar_all_met", lang))
+    counts = follow["kind"].value_counts()
+    out.append(
+        t(
+            "nar_followups",
+            lang,
+            total=len(follow),
+            cases=int(counts.get("case", 0)),
+            wishes=int(counts.get("wish", 0)),
+            property=int(counts.get("property", 0)),
+            metrics=int(counts.get("metric", 0)),
+        )
+    )
+    if len(subs):
+        status_counts = subs["status"].value_counts()
+        reporting = Period.parse(subs["reporting"].iloc[0]).label(lang)
+        text = t(
+            "nar_submissions",
+            lang,
+            reporting=reporting,
+            **{s: int(status_counts.get(s, 0)) for s in SUBMISSION_STATUS},
+        )
+        if is_demo and (subs["note"] == t("sub_demo_note", lang)).any():
+            text = text[:-1] + t("nar_submissions_demo", lang) + text[-1]
+        out.append(text)
+    return out
