@@ -142,6 +142,26 @@ def _add_upload_commands(sub: Any) -> None:
     r.add_argument("--lang", choices=["zh", "en"], default="zh")
 
 
+@command("report")
+def _report(args: argparse.Namespace, store: Store) -> int:
+    from metrics.report import build_report  # fpdf2 and xlsxwriter load only when needed
+
+    period = Period.parse(args.period)
+    data = build_report(store, period, args.format, version=args.version, lang=args.lang)
+    Path(args.out).write_bytes(data)
+    print(json.dumps({"out": args.out, "period": period.code, "bytes": len(data)}))
+    return 0
+
+
+def _add_report_command(sub: Any) -> None:
+    rp = sub.add_parser("report", help="the review meeting report as PDF or XLSX")
+    rp.add_argument("--period", required=True, help="2025-10, 2025Q3, 2025H1 or 2025")
+    rp.add_argument("--format", choices=["pdf", "xlsx"], default="pdf")
+    rp.add_argument("--out", required=True, help="file to write")
+    rp.add_argument("--version", help="rebuild at a data version token printed in a report")
+    rp.add_argument("--lang", choices=["zh", "en"], default="zh")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m metrics", description="基层治理数据看板: data layer"
@@ -156,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--lang", choices=["zh", "en"], default="zh")
     _add_upload_commands(sub)
+    _add_report_command(sub)
     return p
 
 
