@@ -23,6 +23,7 @@ PAGES = [
     ("pages/employment.py", "page_employment", ":material/work:", "employment"),
     ("pages/property.py", "page_property", ":material/apartment:", "property"),
     ("pages/registry.py", "page_registry", ":material/groups:", "registry"),
+    ("pages/upload.py", "page_upload", ":material/upload_file:", "upload"),
 ]
 navigation = st.navigation(
     [

@@ -8,9 +8,11 @@ is seen on the next rerun without clearing anything by hand.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -615,10 +617,22 @@ def _through_entrypoint() -> None:
         st.rerun()
 
 
-def render(spec: PageSpec) -> None:
-    """Draw a page from its spec; any failure is logged and shown as a plain message."""
+def run_page(body: Callable[[], None], name: str | None = None) -> None:
+    """Run a page's body through app.py; any failure is logged and shown as a plain message."""
     _through_entrypoint()
     try:
+        body()
+    except ScriptControlException:  # st.stop() and st.rerun() are not failures
+        raise
+    except Exception:
+        log.exception("page %s failed", name or getattr(body, "__module__", "?"))
+        st.error(tr("page_error"))
+
+
+def render(spec: PageSpec) -> None:
+    """Draw a standard page from its spec."""
+
+    def body() -> None:
         header(spec.title_key, spec.intro_key)
         f = filters(with_grid=spec.with_grid)
         st.markdown(f"##### {scope_label(f)}")
@@ -638,8 +652,16 @@ def render(spec: PageSpec) -> None:
             spec.extra(f)
         if spec.dataset is not None:
             records_table(spec.dataset, f)
-    except ScriptControlException:  # st.stop() and st.rerun() are not failures
-        raise
-    except Exception:
-        log.exception("page %s failed", spec.title_key)
-        st.error(tr("page_error"))
+
+    run_page(body, spec.title_key)
+
+
+def local_time(moment: Any) -> str:
+    """A stored UTC timestamp as the readers' wall-clock time (GOVDASH_TZ, default Beijing)."""
+    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
+    return str(pd.Timestamp(moment).tz_convert(zone).strftime("%Y-%m-%d %H:%M"))
+
+
+def user_name() -> str:
+    """Who is acting, for the history and the log."""
+    return "local"

@@ -1,0 +1,230 @@
+"""数据上报 Data submission: template → upload → every problem by row → preview → commit.
+
+All checking and writing is metrics.ingest's; this page only asks, shows and confirms.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metrics import ingest, templates
+from metrics.periods import Period, periods_between
+from metrics.readers import max_upload_bytes
+from metrics.schemas import DATASETS
+from pages import _ui
+from pages._ui import st, tr
+
+# Ledgers a community sends in; the registry (communities) is the administrator's.
+UPLOADABLE = ("cases", "wishes", "employment", "property_ratings", "grids")
+
+
+def _choose() -> tuple[str, str, Period | None]:
+    lang = _ui.lang()
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.selectbox(
+        tr("upload_dataset"),
+        UPLOADABLE,
+        format_func=lambda d: DATASETS[d].zh if lang == "zh" else DATASETS[d].en,
+        key="upload_dataset",
+    )
+    names = _ui.community_names()
+    community = c2.selectbox(
+        tr("community"),
+        list(names),
+        format_func=lambda c: f"{names[c]}（{c}）",
+        key="upload_community",
+        help=tr("upload_community_help"),
+    )
+    spec = DATASETS[dataset]
+    period = None
+    if spec.period_field is not None:
+        kind = "quarter" if spec.field(spec.period_field).type == "quarter" else "month"
+        today = pd.Timestamp.today().date()
+        options = [p.code for p in periods_between(today.replace(year=today.year - 3), today, kind)]
+        code = c3.selectbox(
+            tr("upload_period"),
+            options,
+            index=1 if kind == "month" else 0,  # a month's ledger is sent in the month after
+            format_func=lambda c: Period.parse(c).label(lang),
+            key=f"upload_period_{kind}",
+            help=tr("upload_period_help"),
+        )
+        period = Period.parse(code)
+    return dataset, community, period
+
+
+def _templates(dataset: str) -> None:
+    lang = _ui.lang()
+    st.markdown(f"**{tr('upload_step_template')}**")
+    c1, c2, _ = st.columns([1, 1, 3])
+    for col, fmt, mime in (
+        (c1, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (c2, "csv", "text/csv"),
+    ):
+        col.download_button(
+            tr(f"upload_template_{fmt}"),
+            data=templates.template(dataset, fmt, lang),  # type: ignore[arg-type]
+            file_name=templates.template_filename(dataset, fmt, lang),  # type: ignore[arg-type]
+            mime=mime,
+            key=f"template_{fmt}_{dataset}",
+            on_click="ignore",
+        )
+
+
+def _problems(validation: ingest.Validation) -> None:
+    lang = _ui.lang()
+    st.error(validation.summary(lang))
+    st.dataframe(validation.problem_frame(lang), hide_index=True, key="upload_problems")
+    data, name = ingest.annotated_file(validation, lang)
+    st.download_button(
+        tr("upload_annotated"),
+        data=data,
+        file_name=name,
+        key="upload_annotated",
+        on_click="ignore",
+    )
+
+
+def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
+    lang = _ui.lang()
+    spec = DATASETS[validation.dataset]
+    st.success(validation.summary(lang))
+    if validation.unknown_columns:
+        st.info(tr("upload_unknown_columns", columns="、".join(validation.unknown_columns)))
+    replace = False
+    if spec.period_field is not None and validation.period is not None:
+        replace = st.checkbox(
+            tr("upload_replace", period=validation.period.label(lang)),
+            key="upload_replace",
+            help=tr("upload_replace_help"),
+        )
+    diff = ingest.preview(_ui.get_store(), validation, replace=replace)
+    counts = diff.counts()
+    c = st.columns(4)
+    for col, name in zip(c, ("new", "changed", "unchanged", "deleted"), strict=True):
+        col.metric(tr(f"upload_{name}"), f"{counts[name]:,}", border=True)
+    if diff.changed.num_rows:
+        changed = diff.changed.to_pandas()
+        changed["changed_fields"] = changed["changed_fields"].map(
+            lambda fields: "、".join(spec.field(f).zh if lang == "zh" else f for f in fields)
+        )
+        st.markdown(f"**{tr('upload_changed_rows')}**")
+        st.dataframe(
+            _ui.localise_columns(changed, validation.dataset).rename(
+                columns={"changed_fields": tr("upload_changed_fields")}
+            ),
+            hide_index=True,
+            key="upload_changed",
+        )
+    if diff.deleted.num_rows:
+        st.warning(tr("upload_will_delete", count=diff.deleted.num_rows))
+        st.dataframe(
+            _ui.localise_columns(diff.deleted.to_pandas(), validation.dataset),
+            hide_index=True,
+            key="upload_deleted",
+        )
+    if diff.is_empty:
+        st.info(tr("ingest_nothing_changed"))
+        return
+    confirmed = True
+    if replace and diff.deleted.num_rows:
+        confirmed = st.checkbox(
+            tr("upload_confirm_delete", count=diff.deleted.num_rows), key="upload_confirm"
+        )
+    if st.button(tr("upload_commit"), type="primary", disabled=not confirmed, key="upload_go"):
+        result = ingest.commit(_ui.get_store(), validation, user=_ui.user_name(), replace=replace)
+        _ui.log.info(
+            "upload committed: %s %s v%s by %s",
+            result.dataset,
+            validation.community_id,
+            result.version,
+            _ui.user_name(),
+        )
+        done = result.diff.counts()
+        st.session_state["upload_done"] = tr(
+            "ingest_committed",
+            dataset=spec.zh if lang == "zh" else spec.en,
+            version=result.version,
+            **done,
+        )
+        # A new key gives a fresh, empty uploader for the next file.
+        st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+        st.rerun()
+
+
+def _history(dataset: str, community: str) -> None:
+    st.subheader(tr("upload_history"))
+    entries = ingest.history(_ui.get_store(), dataset, community)
+    if not entries:
+        st.info(tr("upload_no_history"))
+        return
+    frame = pd.DataFrame(entries)
+    frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
+    columns = {
+        "version": tr("upload_version"),
+        "committed_at": tr("upload_time"),
+        "user": tr("upload_user"),
+        "file_name": tr("upload_file_name"),
+        "period": tr("upload_period"),
+        "rows_new": tr("upload_new"),
+        "rows_changed": tr("upload_changed"),
+        "rows_deleted": tr("upload_deleted"),
+        "file_sha256": "SHA-256",
+    }
+    shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
+    st.dataframe(shown, hide_index=True, key="upload_history_table")
+    _rollback(dataset)
+
+
+def _rollback(dataset: str) -> None:
+    """Undo commits by restoring the whole ledger (every community) to an earlier version."""
+    versions = [int(e["version"]) for e in _ui.get_store().history(dataset)]
+    earlier = [v for v in versions if v < max(versions, default=0)]
+    if not earlier:
+        return
+    with st.expander(tr("upload_rollback")):
+        target = st.selectbox(tr("upload_rollback_to"), earlier, key=f"rollback_target_{dataset}")
+        sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
+        if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
+            version = ingest.rollback(_ui.get_store(), dataset, int(target), user=_ui.user_name())
+            _ui.log.info("rollback of %s to v%s by %s", dataset, target, _ui.user_name())
+            st.session_state["upload_done"] = tr(
+                "ingest_rolled_back", dataset=dataset, target=target, version=version
+            )
+            st.rerun()
+
+
+def page() -> None:
+    _ui.header("page_upload", "intro_upload")
+    done = st.session_state.pop("upload_done", None)
+    if done:
+        st.success(done)
+    dataset, community, period = _choose()
+    _templates(dataset)
+    st.markdown(f"**{tr('upload_step_file')}**")
+    limit_mb = max_upload_bytes() / 1024 / 1024
+    uploaded = st.file_uploader(
+        tr("upload_file", limit=f"{limit_mb:g}"),
+        type=["csv", "xlsx", "parquet"],
+        key=f"upload_file_{st.session_state.get('upload_round', 0)}",
+    )
+    if uploaded is not None:
+        bar = st.progress(0.0, text=tr("upload_checking"))
+        validation = ingest.validate(
+            uploaded.getvalue(),
+            uploaded.name,
+            dataset,
+            community,
+            _ui.get_store(),
+            period=period,
+            progress=lambda fraction, _msg: bar.progress(min(fraction, 1.0), tr("upload_checking")),
+        )
+        bar.empty()
+        if validation.ok:
+            _preview_and_commit(validation, _ui.get_store())
+        else:
+            _problems(validation)
+    _history(dataset, community)
+
+
+_ui.run_page(page, "page_upload")
