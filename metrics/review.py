@@ -645,7 +645,7 @@ def _change_phrase(value: float | None, what: str, lang: str) -> str:
 
 def _cmp(row: Mapping[str, Any], lang: str) -> str:
     state = row["status"]
-    if state is None:
+    if not isinstance(state, str):
         return t("nar_na", lang, what="").strip()
     return t("nar_cmp_" + state, lang, target=row["target"])
 

@@ -213,7 +213,7 @@ def status(name: str, value: float | None, targets: Targets | None = None) -> St
 
 def cue(state: str | None, lang: str = "zh", *, plain: bool = False) -> str:
     """The status as an icon and a word (✅ 达标); `plain` uses marks any font has (✓ 达标)."""
-    if state is None:
+    if not isinstance(state, str):  # None, or NaN out of a DataFrame column
         return t("status_none", lang)
     icon = (MARKS if plain else ICONS)[state]
     return f"{icon} {t('status_' + state, lang)}"

@@ -1,0 +1,107 @@
+"""The meeting report files: the PDF opens with the Chinese font embedded, the XLSX reads back
+with numbers and frozen headers, and a report rebuilt at its version token is the same."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from metrics.__main__ import main
+from metrics.report import build_report
+from metrics.review import LOCAL_TZ, review
+from metrics.store import Store
+from tests.test_review import OCTOBER, build_store, upload
+
+WHEN = dt.datetime(2025, 11, 6, 9, 30, tzinfo=LOCAL_TZ)
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="poppler-utils (make setup) not installed"
+)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Store:
+    return build_store(tmp_path / "data")
+
+
+def xlsx_values(data: bytes) -> dict[str, list[tuple[object, ...]]]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+
+
+@needs_poppler
+def test_pdf_opens_with_title_figures_and_an_embedded_cjk_font(tiny: Store, tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(build_report(tiny, OCTOBER, "pdf", generated_at=WHEN))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "月度例会报告" in text
+    assert "2025年10月全市受理矛盾纠纷4起" in text
+    assert "80.0%" in text  # the city resolution rate
+    assert "2025-11-06 09:30" in text  # time of generation
+    assert review(tiny, OCTOBER).token in text  # the data version, in the page footer
+    assert "第1页/共4页" in text.replace(" ", "")
+    fonts = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    cjk = [line for line in fonts.splitlines() if "NotoSansCJK" in line]
+    assert cjk, fonts
+    assert all(line.split()[-5] == "yes" for line in cjk)  # the "emb" column
+
+
+def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Store) -> None:
+    data = build_report(tiny, OCTOBER, "xlsx", generated_at=WHEN)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == [
+        "综述",
+        "主要指标",
+        "社区考核排名",
+        "考核得分明细",
+        "需督办事项",
+        "台账报送情况",
+        "图表",
+    ]
+    head = book["主要指标"]
+    assert head.freeze_panes == "B2"
+    rows = {r[0].value: r for r in head.iter_rows(min_row=2)}
+    rate = rows["化解率"]
+    assert rate[1].value == pytest.approx(0.8) and rate[1].number_format == "0.0%"
+    assert rate[7].value == "❌ 未达标"
+    assert rows["排查处理矛盾纠纷"][3].value == pytest.approx(3.0)  # 环比 +300 %
+    league = book["社区考核排名"]
+    assert league.freeze_panes == "F2"
+    assert [(r[0], r[4], r[5]) for r in league.iter_rows(min_row=2, values_only=True)] == [
+        (1, "甲社区", 100.0),
+        (2, "丙社区", 92.5),
+        (3, "乙社区", 30.0),
+    ]
+    follow = book["需督办事项"]
+    assert follow.freeze_panes == "A2"
+    assert follow["H2"].value == 60 and follow["E2"].value == "K5"
+
+
+def test_a_report_rebuilt_at_its_version_has_the_same_figures(tiny: Store) -> None:
+    token = review(tiny, OCTOBER).token
+    first = build_report(tiny, OCTOBER, "xlsx", generated_at=WHEN)
+    # After the meeting, A02 closes K4: the October figures change from then on.
+    resolved = "K4,A02,A02-G1,矛盾纠纷,噪音扰民,敲门队,false,2025-10-08,2025-10-30,已化解\n"
+    upload(tiny, "cases", resolved, "A02", "2025-10")
+    now = build_report(tiny, OCTOBER, "xlsx", generated_at=WHEN)
+    again = build_report(tiny, OCTOBER, "xlsx", version=token, generated_at=WHEN)
+    assert xlsx_values(again) == xlsx_values(first)
+    assert xlsx_values(now)["主要指标"] != xlsx_values(first)["主要指标"]
+
+
+def test_cli_writes_the_report(tiny: Store, tmp_path: Path) -> None:
+    out = tmp_path / "r.xlsx"
+    args = ["--data-dir", str(tiny.root), "report", "--period", "2025Q4", "--format", "xlsx"]
+    assert main([*args, "--out", str(out), "--lang", "en"]) == 0
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[0] == "Summary"
+    assert main([*args, "--out", str(out), "--version", "cases@zz"]) == 2
