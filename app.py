@@ -15,7 +15,7 @@ st.set_page_config(
     page_title="基层治理数据看板", page_icon=":material/account_balance:", layout="wide"
 )
 
-_ui.language_switch()
+_ui.sidebar_chrome()
 PAGES = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview"),
     ("pages/cases.py", "page_cases", ":material/gavel:", "cases"),
@@ -31,7 +31,5 @@ navigation = st.navigation(
         for path, title, icon, url in PAGES
     ]
 )
-st.sidebar.markdown(f"**{_ui.tr('app_title')}**")
-st.sidebar.caption(_ui.tr("app_subtitle"))
 _ui.entrypoint_ran()
 navigation.run()

@@ -600,9 +600,17 @@ class PageSpec:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+def sidebar_chrome() -> None:
+    """What every page has in the sidebar besides the filters: language, the app's name."""
+    language_switch()
+    st.sidebar.markdown(f"**{tr('app_title')}**")
+    st.sidebar.caption(tr("app_subtitle"))
+
+
 def entrypoint_ran() -> None:
     """Called by app.py before it runs the chosen page."""
     st.session_state["_entrypoint_ran"] = True
+    st.session_state["_entrypoint_seen"] = True
 
 
 def _through_entrypoint() -> None:
@@ -610,11 +618,16 @@ def _through_entrypoint() -> None:
 
     Streamlit keeps a legacy mode for apps with a `pages/` folder: until the first
     st.navigation call in the process, a URL such as /cases runs pages/cases.py on its own.
-    Leave that mode and run again, this time through app.py.
+    On such a cold start, leave that mode and run again through app.py. (AppTest resets
+    that mode on every run; there we draw app.py's sidebar and carry on, so that a click
+    is not lost to a rerun.)
     """
-    if not st.session_state.pop("_entrypoint_ran", False):
-        PagesManager.uses_pages_directory = False
+    if st.session_state.pop("_entrypoint_ran", False):
+        return
+    PagesManager.uses_pages_directory = False
+    if not st.session_state.get("_entrypoint_seen"):
         st.rerun()
+    sidebar_chrome()
 
 
 def run_page(body: Callable[[], None], name: str | None = None) -> None:

@@ -151,3 +151,51 @@ def test_a_failing_query_shows_a_message_not_a_traceback(
     assert not at.exception
     assert [e.value for e in at.error] == [t("page_error", "zh")]
     assert "disk on fire" not in str(at)
+
+
+UPLOAD_HEADER = "编号,社区编码,网格编码,类型,类别,来源渠道,是否督办,受理日期,办结日期,状态,备注\n"
+
+
+def store_files(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted((root / "store").rglob("*")) if p.is_file()}
+
+
+def test_upload_page_rejects_a_bad_file_row_by_row(data_dir: Path) -> None:
+    before = store_files(data_dir)
+    body = (
+        UPLOAD_HEADER
+        + "C30,QTX01,QTX01-G01,矛盾纠纷,邻里纠纷,板凳会,否,2025-11-03,2025-11-01,已化解,\n"
+        + "C31,QTX02,QTX02-G01,矛盾纠纷,邻里纠纷,板凳会,否,2025-11-03,,办理中,\n"
+    )
+    at = run_page("upload")
+    at.file_uploader[0].set_value(("11月台账.csv", body.encode("gb18030"), "text/csv"))
+    at.run()
+    assert not at.exception
+    problems = at.dataframe[0].value
+    # Excel rows: the header is row 1, so the data rows are 2 and 3.
+    assert list(problems["行"]) == [2, 3, 3]
+    assert list(problems["列"]) == ["办结日期", "社区编码", "网格编码"]
+    assert "文件未导入" in at.error[0].value
+    assert store_files(data_dir) == before, "a rejected file leaves the store byte-for-byte alone"
+
+
+def test_upload_page_previews_and_commits(data_dir: Path) -> None:
+    body = (
+        UPLOAD_HEADER
+        # C07 exists with an empty note: changed. C20 is new.
+        + "C07,QTX01,QTX01-G01,矛盾纠纷,停车纠纷,板凳会,否,2025-11-02,2025-11-04,已化解,补记调解结果\n"
+        + "C20,QTX01,QTX01-G02,急难愁盼,路灯维修,网格走访,是,2025/11/12,,办理中,\n"
+    )
+    at = run_page("upload")
+    at.file_uploader[0].set_value(("11月台账.csv", body.encode("utf-8-sig"), "text/csv"))
+    at.run()
+    counts = cards(at)
+    assert (counts["新增"], counts["修改"], counts["未变"], counts["删除"]) == ("1", "1", "0", "0")
+    at.button(key="upload_go").click().run()
+    assert not at.exception
+    assert any("新增 1 行，修改 1 行" in s.value for s in at.success), [s.value for s in at.success]
+    con = Store(data_dir).connect()
+    rows = con.execute("SELECT case_id, note FROM cases WHERE case_id IN ('C07', 'C20')").fetchall()
+    assert sorted(rows) == [("C07", "补记调解结果"), ("C20", None)]
+    history = at.dataframe[-1].value
+    assert list(history["文件名"]) == ["11月台账.csv"]
