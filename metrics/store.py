@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
@@ -211,6 +212,61 @@ class Store:
             rows.append(row)
         return rows
 
+    # -- small side tables: settings documents and append-only logs ---------------------
+    # Not datasets: uploads, the data contract and StoreVersion do not see them. Each lives
+    # in <store>/_<name>/ as its own Delta table, so every change is a version with its
+    # author in the commit metadata.
+    def _side_path(self, name: str) -> Path:
+        if not re.fullmatch(r"_[a-z]+", name):
+            raise ValueError(f"not a side table name: {name!r}")
+        return self.tables_dir / name
+
+    def _side_table(self, name: str, version: int | None = None) -> DeltaTable | None:
+        path = self._side_path(name)
+        if not (path / "_delta_log").is_dir():
+            return None
+        try:
+            return (
+                DeltaTable(str(path), version=version)
+                if version is not None
+                else DeltaTable(str(path))
+            )
+        except TableNotFoundError:
+            return None
+
+    def read_document(self, name: str, version: int | None = None) -> tuple[Any, int | None]:
+        """A JSON document kept as a side table, and its version; (None, None) if never saved."""
+        table = self._side_table(name, version)
+        if table is None:
+            return None, None
+        data = pq.read_table(table.file_uris()[0])
+        return json.loads(data.column("document")[0].as_py()), table.version()
+
+    def write_document(self, name: str, document: Any, user: str) -> int:
+        """Save a JSON document as the side table's new version; returns that version."""
+        data = pa.table({"document": pa.array([json.dumps(document, ensure_ascii=False)])})
+        with self.lock(name):
+            write_deltalake(
+                str(self._side_path(name)),
+                data,
+                mode="overwrite",
+                commit_properties=_commit_properties({"user": user}),
+            )
+            table = self._side_table(name)
+        assert table is not None
+        return table.version()
+
+    def append_rows(self, name: str, rows: pa.Table) -> None:
+        """Append to a side table that is only ever appended to (the audit log)."""
+        write_deltalake(str(self._side_path(name)), rows, mode="append")
+
+    def read_rows(self, name: str) -> pa.Table | None:
+        table = self._side_table(name)
+        if table is None or not table.file_uris():
+            return None
+        return pq.read_table(table.file_uris())
+
+    # -- rollups -----------------------------------------------------------------------
     def _version_of(self, dataset: str) -> int:
         table = self._table(dataset)
         assert table is not None
