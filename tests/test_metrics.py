@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import fixture_store
+from tests.conftest import fixture_store
 
 from metrics import catalog
 from metrics.catalog import Scope
