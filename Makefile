@@ -1,10 +1,11 @@
 # make run    start the dashboard at http://127.0.0.1:8501 (builds a demo store on first start)
 # make check  everything CI checks: format, lint, types, tests including the real browser
+#             (`make -k check` carries on past a failing step to show them all)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run check format
+.PHONY: setup run check lint types test format
 
 setup: $(VENV)/.installed
 	@scripts/install-system-packages.sh
@@ -18,10 +19,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: setup
 	$(BIN)/streamlit run app.py
 
-check: setup
+check: lint types test
+
+lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+
+types: setup
 	$(BIN)/mypy
+
+test: setup
 	$(BIN)/pytest
 
 # Not part of check: rewrites files.

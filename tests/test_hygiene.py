@@ -135,8 +135,11 @@ def test_sql_is_never_built_with_string_formatting() -> None:
                 for file, start in FORMATTED_SQL_ALLOWED
             )
             if not allowed:
-                offenders.append(where(path, node))
-    assert offenders == []
+                offenders.append(f"{where(path, node)}: {statement}")
+    assert not offenders, (
+        "bind values; splice only contract identifiers, in a named statement:\n"
+        + ("\n".join(offenders))
+    )
 
 
 def test_the_formatted_sql_check_catches_the_usual_forms() -> None:
