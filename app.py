@@ -16,6 +16,7 @@ st.set_page_config(
 )
 
 _ui.sidebar_chrome()
+who = _ui.gate()
 PAGES = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview"),
     ("pages/cases.py", "page_cases", ":material/gavel:", "cases"),
@@ -23,8 +24,9 @@ PAGES = [
     ("pages/employment.py", "page_employment", ":material/work:", "employment"),
     ("pages/property.py", "page_property", ":material/apartment:", "property"),
     ("pages/registry.py", "page_registry", ":material/groups:", "registry"),
-    ("pages/upload.py", "page_upload", ":material/upload_file:", "upload"),
 ]
+if who.can("upload"):
+    PAGES.append(("pages/upload.py", "page_upload", ":material/upload_file:", "upload"))
 navigation = st.navigation(
     [
         st.Page(path, title=_ui.tr(title), icon=icon, url_path=url, default=(url == "overview"))

@@ -20,7 +20,8 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from metrics import catalog, demo, queries
+from metrics import access, catalog, demo, queries
+from metrics.access import Principal
 from metrics.catalog import Scope
 from metrics.export import to_csv_bytes, to_xlsx_bytes
 from metrics.i18n import fmt_change, fmt_number, t
@@ -106,22 +107,109 @@ def con() -> Any:
     return _connection(version().token)
 
 
+# -- who is reading ----------------------------------------------------------------------
+DEMO_VIEWER = Principal("demo", "leader", name="演示 / demo")
+LOCAL_ADMIN = Principal("local", "admin", name="本机 / local")
+
+
+def auth_configured() -> bool:
+    """Sign-in is on when .streamlit/secrets.toml has an [auth] section (OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def local_mode() -> bool:
+    """Single-user local mode: every right, no sign-in. Off unless switched on explicitly."""
+    return os.environ.get("GOVDASH_LOCAL_MODE", "").strip().lower() in ("1", "true", "yes")
+
+
+@st.cache_data(show_spinner=False, ttl=30, max_entries=1000)
+def _resolve(email: str | None, subject: str | None) -> Principal | None:
+    return access.resolve(get_store(), email, subject)
+
+
+def principal() -> Principal | None:
+    """The signed-in user's role and community; None when not signed in or not known."""
+    if auth_configured():
+        if not st.user.is_logged_in:
+            return None
+        return _resolve(_claim("email"), _claim("sub"))
+    return LOCAL_ADMIN if local_mode() else DEMO_VIEWER
+
+
+def _claim(name: str) -> str | None:
+    value = st.user.get(name)
+    return str(value) if value else None
+
+
+def who() -> Principal:
+    """The current principal; pages run only after app.py's gate let someone in."""
+    current = principal()
+    if current is None:
+        raise access.AccessDenied("access_denied_action", action="view")
+    return current
+
+
+def gate() -> Principal:
+    """Sign-in page, polite refusal, or the mode banner; stops the run if nobody may read."""
+    current = principal()
+    if current is None:
+        if not st.user.is_logged_in:
+            st.title(tr("login_title"))
+            st.write(tr("login_text"))
+            if st.button(tr("login_button"), type="primary", key="login"):
+                st.login()
+        else:
+            st.title(tr("denied_title"))
+            st.write(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
+            if st.button(tr("logout_button"), key="logout_denied"):
+                st.logout()
+            log.warning("unknown user refused: %s", _claim("email") or _claim("sub"))
+        st.stop()
+    assert current is not None
+    if not st.session_state.get("_login_audited"):
+        st.session_state["_login_audited"] = True
+        if auth_configured():
+            access.audit(get_store(), current, "login")
+    if auth_configured():
+        st.sidebar.caption(
+            tr("signed_in_as", name=current.name or current.user, role=tr(f"role_{current.role}"))
+        )
+        if st.sidebar.button(tr("logout_button"), key="logout"):
+            st.logout()
+    elif current is DEMO_VIEWER:
+        st.sidebar.info(tr("demo_mode"))
+    else:
+        st.sidebar.warning(tr("local_mode"))
+    return current
+
+
+def _reader(token: str) -> access.Reader:
+    return access.Reader(_connection(token), who())
+
+
+# Cached reads: the principal's key is part of every cache key, so a clerk's results are
+# never served to anyone else (and the Reader scopes them in the data layer anyway).
 @st.cache_data(show_spinner=False, max_entries=2000)
-def _totals(token: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None):  # type: ignore[no-untyped-def]
-    return catalog.totals(_connection(token), list(names), Period.parse(period), Scope(cid, gid))
+def _totals(  # type: ignore[no-untyped-def]
+    token: str, pkey: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None
+):
+    return _reader(token).totals(list(names), Period.parse(period), Scope(cid, gid))
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
 def _by_unit(  # type: ignore[no-untyped-def]
     token: str,
+    pkey: str,
     names: tuple[str, ...],
     period: str,
     units: tuple[str, ...],
     cid: str | None,
     by: str,
 ):
-    return catalog.by_unit(
-        _connection(token),
+    return _reader(token).by_unit(
         list(names),
         Period.parse(period),
         list(units),
@@ -131,18 +219,20 @@ def _by_unit(  # type: ignore[no-untyped-def]
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
-def _trend(token: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None):  # type: ignore[no-untyped-def]
-    return catalog.trend(_connection(token), list(names), Period.parse(period), Scope(cid, gid))
+def _trend(  # type: ignore[no-untyped-def]
+    token: str, pkey: str, names: tuple[str, ...], period: str, cid: str | None, gid: str | None
+):
+    return _reader(token).trend(list(names), Period.parse(period), Scope(cid, gid))
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def _communities(token: str) -> pd.DataFrame:
-    return queries.communities(_connection(token))
+def _communities(token: str, pkey: str) -> pd.DataFrame:
+    return _reader(token).communities()
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
-def _grids(token: str, cid: str | None) -> pd.DataFrame:
-    return queries.grids(_connection(token), cid)
+def _grids(token: str, pkey: str, cid: str | None) -> pd.DataFrame:
+    return _reader(token).grids(cid)
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
@@ -151,12 +241,10 @@ def _data_months(token: str) -> tuple[Any, Any] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
-def _breakdown(
-    token: str, dataset: str, column: str, period: str, cid: str | None, gid: str | None
-):  # type: ignore[no-untyped-def]
-    return queries.breakdown(
-        _connection(token), dataset, column, Scope(cid, gid), Period.parse(period)
-    )
+def _breakdown(  # type: ignore[no-untyped-def]
+    token: str, pkey: str, dataset: str, column: str, period: str, cid: str | None, gid: str | None
+):
+    return _reader(token).breakdown(dataset, column, Scope(cid, gid), Period.parse(period))
 
 
 # -- filters -----------------------------------------------------------------------------
@@ -169,7 +257,7 @@ class Filters:
 
 
 def community_names() -> dict[str, str]:
-    frame = _communities(version().token)
+    frame = _communities(version().token, who().key)
     return dict(zip(frame["community_id"], frame["name"], strict=True))
 
 
@@ -231,7 +319,7 @@ def filters(with_grid: bool = True) -> Filters:
     if not (with_grid and community is not None) and "grid" in st.query_params:
         del st.query_params["grid"]
     if with_grid and community is not None:
-        grid_frame = _grids(token, community)
+        grid_frame = _grids(token, who().key, community)
         grid_names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
         gid = url_choice(
             tr("grid"),
@@ -286,12 +374,12 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
     """KPI cards: value for the period, 环比 as the delta, 同比 and the meaning in the help."""
     token = version().token
     cid, gid = f.scope.community_id, f.scope.grid_id
-    now = _totals(token, tuple(names), f.period.code, cid, gid)
-    prev = _totals(token, tuple(names), f.period.previous().code, cid, gid)
-    ago = _totals(token, tuple(names), f.period.year_ago().code, cid, gid)
+    now = _totals(token, who().key, tuple(names), f.period.code, cid, gid)
+    prev = _totals(token, who().key, tuple(names), f.period.previous().code, cid, gid)
+    ago = _totals(token, who().key, tuple(names), f.period.year_ago().code, cid, gid)
     # The last 12 months as a sparkline under each monthly card.
     last_year = Period.span(add_months(f.period.start, -11), f.period.end)
-    spark = _trend(token, tuple(names), last_year.code, cid, gid)
+    spark = _trend(token, who().key, tuple(names), last_year.code, cid, gid)
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
         for col, name in zip(cols, names[start : start + per_row], strict=False):
@@ -326,7 +414,7 @@ def trend_chart(names: Sequence[str], f: Filters, *, kind: str = "line", months:
     start = min(f.period.start, add_months(f.period.start, -(months - f.period.months)))
     window = Period.span(start, f.period.end)
     frame = _trend(
-        version().token, tuple(names), window.code, f.scope.community_id, f.scope.grid_id
+        version().token, who().key, tuple(names), window.code, f.scope.community_id, f.scope.grid_id
     )
     fig = go.Figure()
     x = [f"{d.year}-{d.month:02d}" for d in frame.index]
@@ -376,7 +464,7 @@ def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
     """What a ranking compares: the communities, or the grids of the chosen community
     when the metric has grid detail. Returns (by, {unit_id: name}, community filter)."""
     if f.scope.community_id and catalog.metric(name).grid:
-        grid_frame = _grids(version().token, f.scope.community_id)
+        grid_frame = _grids(version().token, who().key, f.scope.community_id)
         names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
         return "grid", names, f.scope.community_id
     return "community", community_names(), None
@@ -385,7 +473,9 @@ def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
 def ranking_chart(name: str, f: Filters) -> None:
     """The ranking at a glance: one bar per community (or grid), best first."""
     by, units, cid = _units(f, name)
-    values = _by_unit(version().token, (name,), f.period.code, tuple(units), cid, by)[name]
+    values = _by_unit(version().token, who().key, (name,), f.period.code, tuple(units), cid, by)[
+        name
+    ]
     m = catalog.metric(name)
     values = values.sort_values(ascending=m.direction == "down", na_position="last")
     scale = 100 if m.format == "pct" else 1
@@ -414,8 +504,8 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
     against the previous period; other metrics as columns. Returns the table it drew."""
     token = version().token
     by, units, cid = _units(f, sort_by)
-    now = _by_unit(token, tuple(names), f.period.code, tuple(units), cid, by)
-    prev = _by_unit(token, (sort_by,), f.period.previous().code, tuple(units), cid, by)
+    now = _by_unit(token, who().key, tuple(names), f.period.code, tuple(units), cid, by)
+    prev = _by_unit(token, who().key, (sort_by,), f.period.previous().code, tuple(units), cid, by)
     ascending = catalog.metric(sort_by).direction == "down"
     rank_now = now[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
     rank_prev = prev[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
@@ -464,7 +554,9 @@ def _rank_change(before: float, after: float) -> str:
 def standard_bars(name: str, f: Filters, title_key: str) -> None:
     """One bar per community (or grid) for a registry metric, with its standard drawn in."""
     by, units, cid = _units(f, name)
-    values = _by_unit(version().token, (name,), f.period.code, tuple(units), cid, by)[name]
+    values = _by_unit(version().token, who().key, (name,), f.period.code, tuple(units), cid, by)[
+        name
+    ]
     fig = go.Figure(go.Bar(x=[units[u] for u in values.index], y=values, marker_color=PALETTE[1]))
     for bound in catalog.metric(name).standard.values():
         fig.add_hline(
@@ -481,7 +573,13 @@ def standard_bars(name: str, f: Filters, title_key: str) -> None:
 
 def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> None:
     frame = _breakdown(
-        version().token, dataset, column, f.period.code, f.scope.community_id, f.scope.grid_id
+        version().token,
+        who().key,
+        dataset,
+        column,
+        f.period.code,
+        f.scope.community_id,
+        f.scope.grid_id,
     )
     if frame.empty:
         st.info(tr("no_records"))
@@ -502,7 +600,7 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     st.subheader(tr("records_title", dataset=spec.zh if lang() == "zh" else spec.en))
     token = version().token
     frame_total = _records(
-        token, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, 1
+        token, who().key, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, 1
     )[1]
     if frame_total == 0:
         st.info(tr("no_records"))
@@ -515,6 +613,7 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     c2.caption(tr("records_count", count=f"{frame_total:,}"))
     frame, _ = _records(
         token,
+        who().key,
         dataset,
         f.period.code,
         f.scope.community_id,
@@ -526,7 +625,14 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     st.dataframe(shown, hide_index=True, key=f"records_{dataset}")
     if frame_total <= 100_000:
         full, _ = _records(
-            token, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, frame_total
+            token,
+            who().key,
+            dataset,
+            f.period.code,
+            f.scope.community_id,
+            f.scope.grid_id,
+            0,
+            frame_total,
         )
         download_buttons(
             localise_columns(full, dataset), f"{dataset}-{f.period.code}", key=f"rec_{dataset}"
@@ -535,15 +641,17 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=200)
 def _records(  # type: ignore[no-untyped-def]
-    token: str, dataset: str, period: str, cid: str | None, gid: str | None, offset: int, limit: int
+    token: str,
+    pkey: str,
+    dataset: str,
+    period: str,
+    cid: str | None,
+    gid: str | None,
+    offset: int,
+    limit: int,
 ):
-    return queries.records(
-        _connection(token),
-        dataset,
-        Scope(cid, gid),
-        Period.parse(period),
-        limit=limit,
-        offset=offset,
+    return _reader(token).records(
+        dataset, Scope(cid, gid), Period.parse(period), limit=limit, offset=offset
     )
 
 
@@ -637,6 +745,9 @@ def run_page(body: Callable[[], None], name: str | None = None) -> None:
         body()
     except ScriptControlException:  # st.stop() and st.rerun() are not failures
         raise
+    except access.AccessDenied as denied:
+        log.warning("denied on %s for %s: %s", name, principal(), denied)
+        st.warning(denied.message(lang()))
     except Exception:
         log.exception("page %s failed", name or getattr(body, "__module__", "?"))
         st.error(tr("page_error"))
@@ -673,8 +784,3 @@ def local_time(moment: Any) -> str:
     """A stored UTC timestamp as the readers' wall-clock time (GOVDASH_TZ, default Beijing)."""
     zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
     return str(pd.Timestamp(moment).tz_convert(zone).strftime("%Y-%m-%d %H:%M"))
-
-
-def user_name() -> str:
-    """Who is acting, for the history and the log."""
-    return "local"

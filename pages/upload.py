@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics import ingest, templates
+from metrics import access, ingest, templates
 from metrics.periods import Period, periods_between
 from metrics.readers import max_upload_bytes
 from metrics.schemas import DATASETS
@@ -28,13 +28,24 @@ def _choose() -> tuple[str, str, Period | None]:
         key="upload_dataset",
     )
     names = _ui.community_names()
-    community = c2.selectbox(
-        tr("community"),
-        list(names),
-        format_func=lambda c: f"{names[c]}（{c}）",
-        key="upload_community",
-        help=tr("upload_community_help"),
-    )
+    me = _ui.who()
+    if me.can("upload_any"):
+        community = c2.selectbox(
+            tr("community"),
+            list(names),
+            format_func=lambda c: f"{names[c]}（{c}）",
+            key="upload_community",
+            help=tr("upload_community_help"),
+        )
+    else:
+        # A clerk's community comes from the sign-in, never from a widget.
+        community = str(me.community_id)
+        c2.text_input(
+            tr("community"),
+            value=f"{names.get(community, community)}（{community}）",
+            disabled=True,
+            help=tr("upload_community_help"),
+        )
     spec = DATASETS[dataset]
     period = None
     if spec.period_field is not None:
@@ -132,13 +143,26 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
             tr("upload_confirm_delete", count=diff.deleted.num_rows), key="upload_confirm"
         )
     if st.button(tr("upload_commit"), type="primary", disabled=not confirmed, key="upload_go"):
-        result = ingest.commit(_ui.get_store(), validation, user=_ui.user_name(), replace=replace)
+        me = _ui.who()
+        result = ingest.commit(_ui.get_store(), validation, user=me.user, replace=replace)
+        access.audit(
+            _ui.get_store(),
+            me,
+            "upload",
+            dataset=result.dataset,
+            community_id=validation.community_id,
+            version=result.version,
+            file_name=validation.file_name,
+            file_sha256=validation.file_sha256,
+            replace=replace,
+            **result.diff.counts(),
+        )
         _ui.log.info(
             "upload committed: %s %s v%s by %s",
             result.dataset,
             validation.community_id,
             result.version,
-            _ui.user_name(),
+            me.user,
         )
         done = result.diff.counts()
         st.session_state["upload_done"] = tr(
@@ -178,6 +202,8 @@ def _history(dataset: str, community: str) -> None:
 
 def _rollback(dataset: str) -> None:
     """Undo commits by restoring the whole ledger (every community) to an earlier version."""
+    if not _ui.who().can("admin"):
+        return
     versions = [int(e["version"]) for e in _ui.get_store().history(dataset)]
     earlier = [v for v in versions if v < max(versions, default=0)]
     if not earlier:
@@ -186,8 +212,13 @@ def _rollback(dataset: str) -> None:
         target = st.selectbox(tr("upload_rollback_to"), earlier, key=f"rollback_target_{dataset}")
         sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
         if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
-            version = ingest.rollback(_ui.get_store(), dataset, int(target), user=_ui.user_name())
-            _ui.log.info("rollback of %s to v%s by %s", dataset, target, _ui.user_name())
+            me = _ui.who()
+            access.require(me, "admin")
+            version = ingest.rollback(_ui.get_store(), dataset, int(target), user=me.user)
+            access.audit(
+                _ui.get_store(), me, "rollback", dataset=dataset, to=int(target), version=version
+            )
+            _ui.log.info("rollback of %s to v%s by %s", dataset, target, me.user)
             st.session_state["upload_done"] = tr(
                 "ingest_rolled_back", dataset=dataset, target=target, version=version
             )
@@ -195,6 +226,7 @@ def _rollback(dataset: str) -> None:
 
 
 def page() -> None:
+    access.require(_ui.who(), "upload")
     _ui.header("page_upload", "intro_upload")
     done = st.session_state.pop("upload_done", None)
     if done:

@@ -136,6 +136,14 @@ def test_no_demo_badge_on_real_data(data_dir: Path) -> None:
     assert not any("演示数据" in m.value for m in at.markdown)
 
 
+def test_demo_mode_is_read_only(data_dir: Path) -> None:
+    at = run_page("overview", period="2025-09")
+    assert any(t("demo_mode", "zh") in i.value for i in at.info)
+    at = run_page("upload")
+    assert not at.file_uploader, "no uploads without sign-in unless local mode is on"
+    assert at.title[0].value != t("page_upload", "zh")
+
+
 def test_a_failing_query_shows_a_message_not_a_traceback(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -160,6 +168,13 @@ def store_files(root: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted((root / "store").rglob("*")) if p.is_file()}
 
 
+@pytest.fixture
+def local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single-user local mode: without sign-in, uploads are only on when switched on."""
+    monkeypatch.setenv("GOVDASH_LOCAL_MODE", "1")
+
+
+@pytest.mark.usefixtures("local_mode")
 def test_upload_page_rejects_a_bad_file_row_by_row(data_dir: Path) -> None:
     before = store_files(data_dir)
     body = (
@@ -179,6 +194,7 @@ def test_upload_page_rejects_a_bad_file_row_by_row(data_dir: Path) -> None:
     assert store_files(data_dir) == before, "a rejected file leaves the store byte-for-byte alone"
 
 
+@pytest.mark.usefixtures("local_mode")
 def test_upload_page_previews_and_commits(data_dir: Path) -> None:
     body = (
         UPLOAD_HEADER
