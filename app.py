@@ -19,6 +19,7 @@ _ui.sidebar_chrome()
 who = _ui.gate()
 PAGES = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview"),
+    ("pages/meeting.py", "page_meeting", ":material/event_note:", "meeting"),
     ("pages/cases.py", "page_cases", ":material/gavel:", "cases"),
     ("pages/wishes.py", "page_wishes", ":material/volunteer_activism:", "wishes"),
     ("pages/employment.py", "page_employment", ":material/work:", "employment"),

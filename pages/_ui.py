@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,22 @@ log = logging.getLogger("govdash.ui")
 
 ALL = "__all__"  # the "whole city" / "all grids" choice in the filters
 PALETTE = ["#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037"]
+
+
+# -- text from data is shown as text ----------------------------------------------------
+# Names and other values come from uploads. In Markdown they must not become links,
+# images, colour directives or HTML; in Plotly labels, not tags.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: str) -> str:
+    """`text` for st.markdown, every character that means something escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def plot_text(text: str) -> str:
+    """`text` for a Plotly label: Plotly reads <b>, <a href> and the like as markup."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # -- language ----------------------------------------------------------------------------
@@ -163,7 +180,7 @@ def gate() -> Principal:
                 st.login()
         else:
             st.title(tr("denied_title"))
-            st.write(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
+            st.text(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
             if st.button(tr("logout_button"), key="logout_denied"):
                 st.logout()
             log.warning("unknown user refused: %s", _claim("email") or _claim("sub"))
@@ -261,15 +278,12 @@ def community_names() -> dict[str, str]:
     return dict(zip(frame["community_id"], frame["name"], strict=True))
 
 
-def filters(with_grid: bool = True) -> Filters:
-    """The sidebar: period type and period, community, and grid where the data has one."""
-    token = version().token
-    span = _data_months(token)
-    sb = st.sidebar
-    sb.markdown(f"**{tr('filters')}**")
+def period_filter(kinds: Sequence[str] = KINDS) -> Period:
+    """Period type and period in the sidebar, kept in the URL; the latest period first."""
+    span = _data_months(version().token)
     kind = url_choice(
         tr("period_kind"),
-        list(KINDS),
+        list(kinds),
         key="kind",
         param="kind",
         format_func=lambda k: tr(f"kind_{k}"),
@@ -287,24 +301,30 @@ def filters(with_grid: bool = True) -> Filters:
             m.strftime("%Y-%m"): Period.parse(m.strftime("%Y-%m")).label(lang()) for m in months
         }
         codes = list(labels)
-        start, end = sb.select_slider(
+        start, end = st.sidebar.select_slider(
             tr("period_range"),
             options=codes,
             value=(codes[max(0, len(codes) - 12)], codes[-1]),
             format_func=lambda c: labels[c],
             key="range",
         )
-        period = Period.parse(f"{start}..{end}")
-    else:
-        options = [p.code for p in periods_between(first, last, kind)]
-        code = url_choice(
-            tr("period"),
-            options,
-            key=f"period_{kind}",
-            param="period",
-            format_func=lambda c: Period.parse(c).label(lang()),
-        )
-        period = Period.parse(code or options[0])
+        return Period.parse(f"{start}..{end}")
+    options = [p.code for p in periods_between(first, last, kind)]  # type: ignore[arg-type]
+    code = url_choice(
+        tr("period"),
+        options,
+        key=f"period_{kind}",
+        param="period",
+        format_func=lambda c: Period.parse(c).label(lang()),
+    )
+    return Period.parse(code or options[0])
+
+
+def filters(with_grid: bool = True) -> Filters:
+    """The sidebar: period type and period, community, and grid where the data has one."""
+    token = version().token
+    st.sidebar.markdown(f"**{tr('filters')}**")
+    period = period_filter()
     names = community_names()
     cid = url_choice(
         tr("community"),
@@ -367,7 +387,7 @@ def metric_value(name: str, value: float | None) -> str:
     return f"{text} {unit}"
 
 
-_DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
+DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
 
 
 def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, float | None]:
@@ -397,7 +417,7 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
                 metric_label(name),
                 metric_value(name, now[name]),
                 delta=None if mom is None else f"{mom * 100:+.1f}%",
-                delta_color="off" if not mom else _DELTA_COLOURS.get(m.direction, "off"),
+                delta_color="off" if not mom else DELTA_COLOURS.get(m.direction, "off"),
                 delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 help=help_text,
@@ -450,7 +470,7 @@ def metric_unit_title(name: str) -> str:
 def style(fig: go.Figure, title: str) -> None:
     """The house style of every chart. The title is drawn above the chart, not inside it,
     so a two-line legend never runs into it."""
-    st.markdown(f"**{title}**")
+    st.markdown(f"**{md_escape(title)}**")
     fig.update_layout(
         font={"family": "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
@@ -483,7 +503,7 @@ def ranking_chart(name: str, f: Filters) -> None:
     fig = go.Figure(
         go.Bar(
             x=values * scale,
-            y=[units[u] for u in values.index],
+            y=[plot_text(units[u]) for u in values.index],
             orientation="h",
             marker_color=[PALETTE[0] if u == highlight else PALETTE[1] for u in values.index],
             text=[fmt_number(v, m.format, lang()) for v in values],
@@ -557,7 +577,9 @@ def standard_bars(name: str, f: Filters, title_key: str) -> None:
     values = _by_unit(version().token, who().key, (name,), f.period.code, tuple(units), cid, by)[
         name
     ]
-    fig = go.Figure(go.Bar(x=[units[u] for u in values.index], y=values, marker_color=PALETTE[1]))
+    fig = go.Figure(
+        go.Bar(x=[plot_text(units[u]) for u in values.index], y=values, marker_color=PALETTE[1])
+    )
     for bound in catalog.metric(name).standard.values():
         fig.add_hline(
             y=bound,
@@ -585,7 +607,12 @@ def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> No
         st.info(tr("no_records"))
         return
     fig = go.Figure(
-        go.Bar(x=frame["count"], y=frame["value"], orientation="h", marker_color=PALETTE[1])
+        go.Bar(
+            x=frame["count"],
+            y=[plot_text(v) for v in frame["value"]],
+            orientation="h",
+            marker_color=PALETTE[1],
+        )
     )
     style(fig, tr(title_key))
     fig.update_yaxes(autorange="reversed", title_text="")
@@ -759,7 +786,7 @@ def render(spec: PageSpec) -> None:
     def body() -> None:
         header(spec.title_key, spec.intro_key)
         f = filters(with_grid=spec.with_grid)
-        st.markdown(f"##### {scope_label(f)}")
+        st.markdown(f"##### {md_escape(scope_label(f))}")
         kpi_cards(spec.kpis, f)
         left, right = st.columns([3, 2], gap="large")
         with left:

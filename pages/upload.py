@@ -101,7 +101,12 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
     spec = DATASETS[validation.dataset]
     st.success(validation.summary(lang))
     if validation.unknown_columns:
-        st.info(tr("upload_unknown_columns", columns="、".join(validation.unknown_columns)))
+        st.info(
+            tr(
+                "upload_unknown_columns",
+                columns=_ui.md_escape("、".join(validation.unknown_columns)),
+            )
+        )
     replace = False
     if spec.period_field is not None and validation.period is not None:
         replace = st.checkbox(

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the checks need and PyPI cannot provide: a Chromium for the browser tests
 # (we never run `playwright install`), a CJK font so Chinese renders instead of tofu boxes,
-# and poppler-utils (pdftotext) to read back the generated PDF reports.
+# a colour emoji font for the status cues (✅ ⚠️ ❌) that pages show beside colours, and
+# poppler-utils (pdftotext) to read back the generated PDF reports.
 # Installs only what is missing, and only as root; otherwise says what to install.
 set -euo pipefail
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || missing+=(fonts-noto-cjk)
+[[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 
 if [[ ${#missing[@]} -eq 0 ]]; then

@@ -1,0 +1,263 @@
+"""月度例会 Review meetings: the month's (quarter's, half-year's, year's) figures against
+targets, the league table, the follow-up list, submissions, and the report to print.
+
+Everything shown is metrics.review's; the PDF/XLSX are metrics.report's, built from the
+same store version as the screen (the version is printed on both).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from metrics import access, catalog, report, review, targets
+from metrics.export import to_csv_bytes, to_xlsx_bytes
+from metrics.i18n import fmt_change, fmt_number
+from metrics.periods import Period
+from pages import _ui
+from pages._ui import st, tr
+
+SECTIONS = ("narrative", "headline", "league", "followups", "submissions", "report")
+
+# Meeting mode is read from across a room: larger type. The style sheet is a constant of
+# this file; no uploaded or user text goes into it.
+_MEETING_CSS = """
+<style>
+section.main p, section.main li, [data-testid="stMarkdownContainer"] p { font-size: 1.45rem; }
+[data-testid="stMetricValue"] { font-size: 3rem; }
+[data-testid="stDataFrame"] { font-size: 1.2rem; }
+</style>
+"""
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def _review(token: str, targets_version: int | None, period: str, lang: str) -> review.Review:
+    return review.review(_ui.get_store(), Period.parse(period), lang=lang)
+
+
+def _narrative(data: review.Review) -> None:
+    st.subheader(tr("sec_narrative"))
+    for sentence in data.narrative:
+        st.markdown(_ui.md_escape(sentence))
+
+
+def _headline(data: review.Review) -> None:
+    st.subheader(tr("sec_headline"))
+    rows = review.records(data.headline)
+    per_row = 4
+    for start in range(0, len(rows), per_row):
+        cols = st.columns(per_row)
+        for col, row in zip(cols, rows[start : start + per_row], strict=False):
+            m = catalog.metric(row["metric"])
+            value = _value(row["value"])
+            mom = _value(row["mom"])
+            col.metric(
+                row["label"],
+                _ui.metric_value(row["metric"], value),
+                delta=None if mom is None else f"{mom * 100:+.1f}%",
+                delta_color="off" if not mom else _ui.DELTA_COLOURS.get(m.direction, "off"),
+                delta_description=tr("mom"),
+                border=True,
+            )
+            col.caption(f"{row['cue']} · {tr('yoy')} {fmt_change(_value(row['yoy']))}")
+
+
+def _value(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _league(data: review.Review, names_only: bool) -> None:
+    st.subheader(tr("sec_league"))
+    table = data.league
+    shown = pd.DataFrame(
+        {
+            tr("col_rank"): table["rank"],
+            tr("col_rank_change"): [_rank_change(v) for v in table["rank_change"]],
+            tr("col_community"): table["community"],
+            tr("col_score"): table["score"],
+        }
+    )
+    if not names_only:
+        for name in data.scored_metrics:
+            m = catalog.metric(name)
+            label = m.text("label", _ui.lang())
+            shown[label] = [
+                f"{targets.ICONS.get(str(s), '—')} {fmt_number(_value(v), m.format, _ui.lang())}"
+                for v, s in zip(table[name], table[f"{name}_status"], strict=True)
+            ]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        height=min(36 * (len(shown) + 1) + 4, 800),
+        column_config={
+            tr("col_score"): st.column_config.ProgressColumn(
+                tr("col_score"), min_value=0, max_value=100, format="%.1f"
+            )
+        },
+        key="league",
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=table["score"],
+            y=[_ui.plot_text(n) for n in table["community"]],
+            orientation="h",
+            marker_color=[targets.COLOURS.get(_band(s), "#1565c0") for s in table["score"]],
+            text=[f"{s:.1f}" for s in table["score"]],
+            textposition="auto",
+        )
+    )
+    _ui.style(fig, tr("chart_scores"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[0, 100])
+    fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(table))
+    st.plotly_chart(fig, config={"displaylogo": False})
+    if names_only:
+        return
+    with st.expander(tr("sec_breakdown")):
+        names = dict(zip(table["community_id"], table["community"], strict=True))
+        chosen = st.selectbox(
+            tr("community"), list(names), format_func=lambda c: names[c], key="breakdown_of"
+        )
+        parts = data.breakdown[data.breakdown["community_id"] == chosen]
+        for line in parts["explanation"]:
+            st.text(line)
+
+
+def _band(score: float) -> str:
+    return "green" if score >= 90 else "amber" if score >= 60 else "red"
+
+
+def _rank_change(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return tr("rank_new")
+    step = int(value)
+    return f"↑{step}" if step > 0 else f"↓{-step}" if step < 0 else "—"
+
+
+def _followups(data: review.Review) -> None:
+    st.subheader(tr("sec_followups"))
+    frame = data.follow_ups
+    if frame.empty:
+        st.success(tr("no_followups"))
+        return
+    shown = pd.DataFrame(
+        {
+            tr("col_kind"): frame["kind_label"],
+            tr("col_community"): frame["community"],
+            tr("col_owner"): frame["owner"],
+            tr("col_item"): frame["item"],
+            tr("col_detail"): frame["detail"],
+            tr("col_since"): frame["since"],
+            tr("col_age"): frame["age_days"],
+        }
+    )
+    st.dataframe(shown, hide_index=True, key="followups")
+    stem = f"followups-{data.period.code}"
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(
+        tr("download_csv"), to_csv_bytes(shown), f"{stem}.csv", "text/csv", key="fu_csv"
+    )
+    c2.download_button(
+        tr("download_xlsx"), to_xlsx_bytes({stem: shown}), f"{stem}.xlsx", key="fu_xlsx"
+    )
+
+
+def _submissions(data: review.Review) -> None:
+    st.subheader(tr("sec_submissions"))
+    frame = data.submissions
+    grid = frame.pivot_table(
+        index="community",
+        columns="dataset_label",
+        values="cue",
+        aggfunc="first",
+        sort=False,
+    )
+    grid.index.name = tr("col_community")
+    grid.columns.name = None
+    st.dataframe(grid, key="submissions")
+    with st.expander(tr("submission_details")):
+        detail = pd.DataFrame(
+            {
+                tr("col_community"): frame["community"],
+                tr("col_dataset"): frame["dataset_label"],
+                tr("col_reporting"): frame["reporting"],
+                tr("col_deadline"): frame["deadline"],
+                tr("col_status"): frame["cue"],
+                tr("col_submitted_at"): frame["submitted_at"],
+                tr("col_store_version"): frame["version"],
+                tr("col_user"): frame["user"],
+                tr("col_note"): frame["note"],
+            }
+        )
+        st.dataframe(detail, hide_index=True, key="submission_details")
+
+
+def _report(data: review.Review, token: str) -> None:
+    st.subheader(tr("sec_report"))
+    st.caption(tr("report_pinned", token=token))
+    period, lang = data.period, _ui.lang()
+
+    def build(fmt: str) -> Any:
+        # Built when the button is pressed, at the version shown on screen.
+        return lambda: report.build_report(_ui.get_store(), period, fmt, token, lang)
+
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button(
+        tr("report_pdf"),
+        data=build("pdf"),
+        file_name=report.file_name(period, "pdf", lang),
+        mime="application/pdf",
+        type="primary",
+        key="report_pdf",
+    )
+    c2.download_button(
+        tr("report_xlsx"),
+        data=build("xlsx"),
+        file_name=report.file_name(period, "xlsx", lang),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="report_xlsx",
+    )
+
+
+def page() -> None:
+    me = _ui.who()
+    reader_may_rank = access.Reader(_ui.con(), me).may_see_ranking()
+    if not (me.can("view_city") or reader_may_rank):
+        access.require(me, "view_city")
+    names_only = not me.can("view_city")
+    _ui.header("page_meeting", "intro_meeting")
+    period = _ui.period_filter(("month", "quarter", "half", "year"))
+    meeting_mode = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode")
+    store = _ui.get_store()
+    token = _ui.version().token
+    data = _review(token, targets.current_version(store), period.code, _ui.lang())
+    st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(_ui.lang()))}")
+    draw = {
+        "narrative": lambda: _narrative(data),
+        "headline": lambda: _headline(data),
+        "league": lambda: _league(data, names_only),
+        "followups": lambda: _followups(data),
+        "submissions": lambda: _submissions(data),
+        "report": lambda: _report(data, data.token),
+    }
+    shown = ("league",) if names_only else SECTIONS
+    if meeting_mode and not names_only:
+        st.html(_MEETING_CSS)
+        section = st.segmented_control(
+            tr("meeting_section"),
+            list(SECTIONS),
+            default="narrative",
+            format_func=lambda s: tr(f"sec_{s}"),
+            key="meeting_section",
+            required=True,
+        )
+        draw[section or "narrative"]()
+        return
+    for name in shown:
+        draw[name]()
+        st.divider()
+
+
+_ui.run_page(page, "page_meeting")
