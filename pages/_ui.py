@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from metrics import access, catalog, demo, queries
+from metrics import access, catalog, demo, queries, targets
 from metrics.access import Principal
 from metrics.catalog import Scope
 from metrics.export import to_csv_bytes, to_xlsx_bytes
@@ -264,6 +264,16 @@ def _breakdown(  # type: ignore[no-untyped-def]
     return _reader(token).breakdown(dataset, column, Scope(cid, gid), Period.parse(period))
 
 
+@st.cache_data(show_spinner=False, max_entries=20)
+def _targets(version: int | None) -> targets.Targets:
+    return targets.load(get_store(), version)
+
+
+def current_targets() -> targets.Targets:
+    """The targets in force (an administrator's latest edit, else the shipped defaults)."""
+    return _targets(targets.current_version(get_store()))
+
+
 # -- filters -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Filters:
@@ -397,6 +407,7 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
     now = _totals(token, who().key, tuple(names), f.period.code, cid, gid)
     prev = _totals(token, who().key, tuple(names), f.period.previous().code, cid, gid)
     ago = _totals(token, who().key, tuple(names), f.period.year_ago().code, cid, gid)
+    tg = current_targets()
     # The last 12 months as a sparkline under each monthly card.
     last_year = Period.span(add_months(f.period.start, -11), f.period.end)
     spark = _trend(token, who().key, tuple(names), last_year.code, cid, gid)
@@ -425,7 +436,9 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
                 chart_data=spark[name].fillna(0).tolist() if f.period.kind == "month" else None,
                 chart_type="bar" if m.additive else "line",
             )
-            col.caption(f"{tr('yoy')} {fmt_change(yoy)}")
+            state = targets.status(name, now[name], tg)
+            cue = f"{targets.cue(state, lang())} · " if state else ""
+            col.caption(f"{cue}{tr('yoy')} {fmt_change(yoy)}")
     return now
 
 
@@ -549,6 +562,11 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
         config[label] = st.column_config.NumberColumn(
             label, format=fmt, help=m.text("description", lang())
         )
+    tg = current_targets()
+    if tg.get(sort_by) is not None:
+        table[tr("col_status")] = [
+            targets.cue(targets.status(sort_by, v, tg), lang()) for v in now[sort_by]
+        ]
     table = table.sort_values(tr("rank"), kind="stable")
     st.markdown(
         f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(lang()))}**"

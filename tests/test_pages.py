@@ -25,7 +25,7 @@ from metrics.i18n import t
 from metrics.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["overview", "cases", "wishes", "employment", "property", "registry"]
+PAGES = ["overview", "meeting", "cases", "wishes", "employment", "property", "registry"]
 
 
 @pytest.fixture
@@ -136,7 +136,8 @@ def test_no_demo_badge_on_real_data(data_dir: Path) -> None:
     assert not any("演示数据" in m.value for m in at.markdown)
 
 
-def test_demo_mode_is_read_only(data_dir: Path) -> None:
+def test_demo_mode_is_read_only(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOVDASH_LOCAL_MODE", raising=False)
     at = run_page("overview", period="2025-09")
     assert any(t("demo_mode", "zh") in i.value for i in at.info)
     at = run_page("upload")
