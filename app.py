@@ -28,6 +28,8 @@ PAGES = [
 ]
 if who.can("upload"):
     PAGES.append(("pages/upload.py", "page_upload", ":material/upload_file:", "upload"))
+if who.can("admin"):
+    PAGES.append(("pages/admin.py", "page_admin", ":material/admin_panel_settings:", "admin"))
 navigation = st.navigation(
     [
         st.Page(path, title=_ui.tr(title), icon=icon, url_path=url, default=(url == "overview"))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics import catalog, demo, ingest, templates
+from metrics import access, catalog, demo, ingest, templates
 from metrics.i18n import t
 from metrics.periods import Period
 from metrics.schemas import DATASETS
@@ -29,8 +29,20 @@ def command(name: str) -> Callable[[Command], Command]:
     return register
 
 
+def _require(args: argparse.Namespace, action: access.Action) -> None:
+    """With --as-user, the signed-in rules apply; without it, the server's operator acts."""
+    if args.principal is not None:
+        access.require(args.principal, action)
+
+
+def _scope(args: argparse.Namespace, community: str | None) -> catalog.Scope:
+    requested = catalog.Scope(community_id=community)
+    return access.scope_for(args.principal, requested) if args.principal else requested
+
+
 @command("demo")
 def _demo(args: argparse.Namespace, store: Store) -> int:
+    _require(args, "admin")
     counts = demo.write(store)
     print(json.dumps({"store": str(store.tables_dir), "rows": counts}, ensure_ascii=False))
     return 0
@@ -39,7 +51,7 @@ def _demo(args: argparse.Namespace, store: Store) -> int:
 @command("summary")
 def _summary(args: argparse.Namespace, store: Store) -> int:
     period = Period.span(Period.parse(args.date_from).start, Period.parse(args.date_to).end)
-    scope = catalog.Scope(community_id=args.community)
+    scope = _scope(args, args.community)
     con = store.connect()
     result = catalog.summary(con, period, scope)
     if args.json:
@@ -55,6 +67,9 @@ def _summary(args: argparse.Namespace, store: Store) -> int:
 
 @command("ingest")
 def _ingest(args: argparse.Namespace, store: Store) -> int:
+    _require(args, "upload")
+    if args.principal is not None and not args.principal.can("upload_any"):
+        _scope(args, args.community)  # a clerk uploads for their own community only
     path = Path(args.path)
     validation = ingest.validate(
         path.read_bytes(),
@@ -79,7 +94,8 @@ def _ingest(args: argparse.Namespace, store: Store) -> int:
         counts = ingest.preview(store, validation, replace=args.replace).counts()
         print(t("ingest_dry_run", lang, **counts))
         return 0
-    result = ingest.commit(store, validation, user=args.user, replace=args.replace)
+    user = args.principal.user if args.principal else args.user
+    result = ingest.commit(store, validation, user=user, replace=args.replace)
     if not result.committed:
         print(t("ingest_nothing_changed", lang))
     else:
@@ -96,7 +112,10 @@ def _template(args: argparse.Namespace, store: Store) -> int:
 
 @command("history")
 def _history(args: argparse.Namespace, store: Store) -> int:
-    for entry in ingest.history(store, args.dataset, args.community):
+    community = args.community
+    if args.principal is not None and not args.principal.can("view_city"):
+        community = _scope(args, community).community_id
+    for entry in ingest.history(store, args.dataset, community):
         entry["committed_at"] = entry["committed_at"].isoformat(timespec="seconds")
         print(json.dumps(entry, ensure_ascii=False, default=str))
     return 0
@@ -104,11 +123,22 @@ def _history(args: argparse.Namespace, store: Store) -> int:
 
 @command("rollback")
 def _rollback(args: argparse.Namespace, store: Store) -> int:
+    _require(args, "admin")
     dataset, _, version = args.target.partition("@")
     if not version.isdigit():
         raise ValueError(f"expected DATASET@VERSION, e.g. cases@3, not {args.target!r}")
     new = ingest.rollback(store, dataset, int(version), user=args.user)
     print(t("ingest_rolled_back", args.lang, dataset=dataset, target=version, version=new))
+    return 0
+
+
+@command("bench")
+def _bench(args: argparse.Namespace, store: Store) -> int:
+    from metrics import bench  # numpy-heavy; only this command needs it
+
+    workdir = Path(args.dir) if args.dir else None
+    result = bench.run(float(args.scale), runs=args.runs, workdir=workdir, keep=args.keep)
+    print(json.dumps(result, ensure_ascii=False) if args.json else bench.table_text(result))
     return 0
 
 
@@ -146,6 +176,8 @@ def _add_upload_commands(sub: Any) -> None:
 def _report(args: argparse.Namespace, store: Store) -> int:
     from metrics.report import build_report  # fpdf2 and xlsxwriter load only when needed
 
+    _require(args, "view_city")
+
     period = Period.parse(args.period)
     data = build_report(store, period, args.format, version=args.version, lang=args.lang)
     Path(args.out).write_bytes(data)
@@ -167,6 +199,12 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m metrics", description="基层治理数据看板: data layer"
     )
     p.add_argument("--data-dir", help="store location (default: $GOVDASH_DATA_DIR or ./data)")
+    p.add_argument(
+        "--as-user",
+        metavar="EMAIL",
+        help="act as this user, with their role and community from the roles document "
+        "(without it, the command runs with the full rights of the server's operator)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="write the deterministic demo store (replaces all tables)")
     s = sub.add_parser("summary", help="headline figures over a range of months")
@@ -177,6 +215,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=["zh", "en"], default="zh")
     _add_upload_commands(sub)
     _add_report_command(sub)
+    b = sub.add_parser("bench", help="time the pages' queries on a synthetic store of N records")
+    b.add_argument("--scale", required=True, help="records: 1e5, 1e6, 1e7 or 1e8")
+    b.add_argument("--runs", type=int, default=7, help="timed runs per query (p50, p95)")
+    b.add_argument("--dir", help="where to build the store (reused if it holds one)")
+    b.add_argument("--keep", action="store_true", help="keep the temporary store")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
@@ -184,8 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parser().parse_args(argv)
     store = Store(args.data_dir) if args.data_dir else Store()
+    lang = getattr(args, "lang", "zh")
+    args.principal = None
+    if args.as_user:
+        args.principal = access.resolve(store, args.as_user)
+        if args.principal is None:
+            print(t("cli_unknown_user", lang, user=args.as_user), file=sys.stderr)
+            return 2
     try:
         return COMMANDS[args.command](args, store)
+    except access.AccessDenied as denied:
+        print(denied.message(lang), file=sys.stderr)
+        return 2
     except (ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

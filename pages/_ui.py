@@ -147,6 +147,11 @@ def _resolve(email: str | None, subject: str | None) -> Principal | None:
     return access.resolve(get_store(), email, subject)
 
 
+def clear_access_cache() -> None:
+    """After a roles edit: the next run resolves everyone again."""
+    _resolve.clear()
+
+
 def principal() -> Principal | None:
     """The signed-in user's role and community; None when not signed in or not known."""
     if auth_configured():
@@ -336,9 +341,11 @@ def filters(with_grid: bool = True) -> Filters:
     st.sidebar.markdown(f"**{tr('filters')}**")
     period = period_filter()
     names = community_names()
+    # A clerk's only choice is their own community (the Reader enforces it anyway).
+    choices = [ALL, *names] if who().can("view_city") else list(names)
     cid = url_choice(
         tr("community"),
-        [ALL, *names],
+        choices,
         key="community",
         param="community",
         format_func=lambda c: tr("whole_city") if c == ALL else names.get(c, c),

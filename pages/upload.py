@@ -21,9 +21,11 @@ UPLOADABLE = ("cases", "wishes", "employment", "property_ratings", "grids")
 def _choose() -> tuple[str, str, Period | None]:
     lang = _ui.lang()
     c1, c2, c3 = st.columns(3)
+    # The community register itself is the administrator's to change.
+    choices = (*UPLOADABLE, "communities") if _ui.who().can("admin") else UPLOADABLE
     dataset = c1.selectbox(
         tr("upload_dataset"),
-        UPLOADABLE,
+        choices,
         format_func=lambda d: DATASETS[d].zh if lang == "zh" else DATASETS[d].en,
         key="upload_dataset",
     )

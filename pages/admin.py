@@ -1,0 +1,133 @@
+"""管理 Administration: targets, users and roles, and the audit log. Administrators only;
+every change is a new version in the store and an entry in the audit log.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metrics import access, targets
+from pages import _ui
+from pages._ui import st, tr
+
+
+def _targets_tab() -> None:
+    me = _ui.who()
+    current = _ui.current_targets()
+    st.caption(tr("admin_targets_help"))
+    edited = st.data_editor(
+        targets.to_frame(current, _ui.lang()),
+        hide_index=True,
+        disabled=["metric", "label", "direction"],
+        key="targets_editor",
+    )
+    if st.button(tr("admin_save"), type="primary", key="targets_save"):
+        try:
+            new = targets.from_frame(edited, current)
+        except ValueError as exc:
+            st.error(tr("admin_targets_invalid", detail=str(exc)))
+            return
+        version = targets.save(_ui.get_store(), new, me.user)
+        access.audit(_ui.get_store(), me, "targets_changed", version=version)
+        st.session_state["admin_done"] = tr("admin_saved", version=version)
+        st.rerun()
+    history = targets.history(_ui.get_store())
+    if history:
+        frame = pd.DataFrame(history)
+        frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
+        st.dataframe(
+            frame.rename(
+                columns={
+                    "version": tr("upload_version"),
+                    "committed_at": tr("upload_time"),
+                    "user": tr("upload_user"),
+                }
+            ),
+            hide_index=True,
+            key="targets_history",
+        )
+
+
+def _roles_tab() -> None:
+    me = _ui.who()
+    store = _ui.get_store()
+    roles = access.load_roles(store)
+    names = _ui.community_names()
+    st.caption(tr("admin_roles_help"))
+    frame = pd.DataFrame(roles["users"], columns=["user", "role", "community_id", "name"])
+    edited = st.data_editor(
+        frame,
+        num_rows="dynamic",
+        hide_index=True,
+        column_config={
+            "user": st.column_config.TextColumn(tr("admin_user"), required=True),
+            "role": st.column_config.SelectboxColumn(
+                tr("admin_role"), options=list(access.ROLES), required=True
+            ),
+            "community_id": st.column_config.SelectboxColumn(tr("community"), options=list(names)),
+            "name": st.column_config.TextColumn(tr("admin_name")),
+        },
+        key="roles_editor",
+    )
+    see = st.checkbox(
+        tr("admin_clerks_see_ranking"),
+        value=bool(roles["settings"].get("clerks_see_ranking")),
+        key="clerks_see_ranking",
+    )
+    if st.button(tr("admin_save"), type="primary", key="roles_save"):
+        users = [
+            {k: (None if pd.isna(v) else v) for k, v in row.items()}
+            for row in edited.to_dict("records")
+        ]
+        document = {"users": users, "settings": {"clerks_see_ranking": see}}
+        problems = access.validate_roles(document, set(names), _ui.lang())
+        if problems:
+            for problem in problems:
+                st.error(problem)
+            return
+        version = access.save_roles(store, document, me)
+        _ui.clear_access_cache()
+        st.session_state["admin_done"] = tr("admin_saved", version=version)
+        st.rerun()
+
+
+def _audit_tab() -> None:
+    frame = access.audit_log(_ui.get_store(), _ui.who())
+    if frame.empty:
+        st.info(tr("admin_audit_empty"))
+        return
+    frame["at"] = [_ui.local_time(t) for t in frame["at"]]
+    st.dataframe(
+        frame.rename(
+            columns={
+                "at": tr("upload_time"),
+                "user": tr("admin_user"),
+                "role": tr("admin_role"),
+                "community_id": tr("community"),
+                "action": tr("admin_action"),
+                "detail": tr("col_detail"),
+            }
+        ),
+        hide_index=True,
+        key="audit_log",
+    )
+
+
+def page() -> None:
+    access.require(_ui.who(), "admin")
+    _ui.header("page_admin", "intro_admin")
+    done = st.session_state.pop("admin_done", None)
+    if done:
+        st.success(done)
+    tab_targets, tab_roles, tab_audit = st.tabs(
+        [tr("admin_tab_targets"), tr("admin_tab_roles"), tr("admin_tab_audit")]
+    )
+    with tab_targets:
+        _targets_tab()
+    with tab_roles:
+        _roles_tab()
+    with tab_audit:
+        _audit_tab()
+
+
+_ui.run_page(page, "page_admin")
