@@ -30,7 +30,9 @@ CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 Bucket = Literal["month", "quarter", "half", "year", "all"]
-By = Literal["community", "grid"]
+# "total" is for totals and trend, which read the total rows only: rollup-backed metrics
+# then skip the per-community rows (metrics on raw records ignore it and give both).
+By = Literal["community", "grid", "total"]
 _PARAM_RE = re.compile(r"\$([a-z_]+)")
 
 
@@ -132,7 +134,7 @@ def totals(
     """Each metric's value over the whole period, for the scope (the KPI-card number)."""
     out: dict[str, float | None] = {}
     for name in names:
-        frame = evaluate(con, name, period.start, period.end, scope)
+        frame = evaluate(con, name, period.start, period.end, scope, by="total")
         total = frame.loc[frame["unit_id"].isna(), "value"]
         out[name] = _clean(total.iloc[0]) if len(total) else _empty(name)
     return out
@@ -171,7 +173,7 @@ def trend(
     index = pd.Index(starts[::step], name="period_start")
     table = pd.DataFrame(index=index)
     for name in names:
-        frame = evaluate(con, name, period.start, period.end, scope, bucket=bucket)
+        frame = evaluate(con, name, period.start, period.end, scope, bucket=bucket, by="total")
         values = frame[frame["unit_id"].isna()].set_index("period_start")["value"]
         # DuckDB gives datetime64; match the date objects of `index` exactly (pandas 4 will
         # no longer treat the two as equal, and every bucket would come out empty).
@@ -217,9 +219,7 @@ SUMMARY_KEYS = [
 ]
 
 
-def summary(
-    con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = CITY
-) -> dict[str, Any]:
+def summary(con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = CITY) -> dict[str, Any]:
     """The headline figures over a period, as the CLI's `summary` prints them."""
     values = totals(con, list(catalog()), period, scope)
     out: dict[str, Any] = {

@@ -36,6 +36,17 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 META_PREFIX = "govdash."
 _CODE_RE = re.compile(CODE_PATTERN)
 
+# Rollup tables per dataset, each built by the macro of the same stem in sql/_rollups.sql
+# (cases_rollup <- cases_measures). Keyed (community_id, month[, days]); community_id NULL
+# is the city. Each commit to one records the data version it reflects (REFLECTS).
+ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cases": {"cases_rollup": ("month",), "cases_days_rollup": ("month", "days")},
+    "wishes": {"wishes_rollup": ("month",), "wishes_days_rollup": ("month", "days")},
+}
+REFLECTS = META_PREFIX + "reflects"
+# Above this many touched communities a refresh rebuilds the whole rollup instead.
+_INCREMENTAL_MAX = 50
+
 
 def data_dir() -> Path:
     return Path(os.environ.get("GOVDASH_DATA_DIR") or REPO_ROOT / "data")
@@ -78,10 +89,20 @@ class Store:
             return None
 
     def version(self) -> StoreVersion:
+        """The latest version of every table whose rollups are up to date.
+
+        A dataset's rollups are refreshed right after each data commit; in the moment
+        between the two, this still names the data version the rollups reflect, so a page
+        never pairs new records with old rollups (docs/decisions/0005-scale.md).
+        """
         pairs = []
         for name in DATASETS:
             table = self._table(name)
-            pairs.append((name, table.version() if table is not None else -1))
+            current = table.version() if table is not None else -1
+            reflected = self.rollups_reflect(name) if current >= 0 else None
+            if reflected is not None and 0 <= reflected < current:
+                current = reflected
+            pairs.append((name, current))
         return StoreVersion(tuple(pairs))
 
     def is_empty(self) -> bool:
@@ -121,6 +142,31 @@ class Store:
             schema_mode="overwrite",
             commit_properties=_commit_properties(meta),
         )
+        self.refresh_rollups(dataset)
+        return self._version_of(dataset)
+
+    def append(
+        self,
+        dataset: str,
+        table: pa.Table,
+        meta: Mapping[str, str] | None = None,
+        *,
+        refresh: bool = True,
+    ) -> int:
+        """Append rows as they are, in one commit (bulk loads; uploads go through upsert).
+
+        With refresh=False the rollups are left behind until `refresh_rollups`, and
+        `version()` keeps naming the data version they reflect until then.
+        """
+        data = conform(DATASETS[dataset], table)
+        write_deltalake(
+            str(self.table_path(dataset)),
+            data,
+            mode="append",
+            commit_properties=_commit_properties(meta),
+        )
+        if refresh:
+            self.refresh_rollups(dataset)
         return self._version_of(dataset)
 
     def upsert(
@@ -141,10 +187,16 @@ class Store:
         data = conform(spec, table)
         literal = sql_code(community_id)
         path = str(self.table_path(dataset))
+        touched = {community_id} | set(pc.unique(data.column("community_id")).to_pylist())
+        touched.discard(None)
         if self._table(dataset) is None:
             write_deltalake(path, data, mode="append", commit_properties=_commit_properties(meta))
+            self.refresh_rollups(dataset)
             return self._version_of(dataset)
-        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        # The community in the predicate lets delta-rs skip files by their min/max statistics
+        # instead of reading every key of the table (uploads are one community's rows, and
+        # validation rejects keys held by another community).
+        on = f"t.community_id = {literal} AND " + " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
         for attempt in range(20):
             target = self._table(dataset)
             assert target is not None
@@ -166,6 +218,8 @@ class Store:
                 )
             try:
                 merger.execute()
+                version = self._version_of(dataset)
+                self.refresh_rollups(dataset, sorted(str(c) for c in touched), since=version - 1)
                 return self._version_of(dataset)
             except CommitFailedError:
                 # Another writer committed first; Delta's conflict check said no, so read
@@ -180,6 +234,7 @@ class Store:
         if table is None:
             raise KeyError(f"no table {dataset}")
         table.restore(version, commit_properties=_commit_properties(meta))
+        self.refresh_rollups(dataset)
         return self._version_of(dataset)
 
     def history(self, dataset: str) -> list[dict[str, Any]]:
@@ -267,6 +322,123 @@ class Store:
         return pq.read_table(table.file_uris())
 
     # -- rollups -----------------------------------------------------------------------
+    def rollup_path(self, name: str) -> Path:
+        return self.tables_dir / "_rollups" / name
+
+    def _rollup(self, name: str) -> DeltaTable | None:
+        path = self.rollup_path(name)
+        if not (path / "_delta_log").is_dir():
+            return None
+        return DeltaTable(str(path))
+
+    def rollups_reflect(self, dataset: str) -> int | None:
+        """The data version that all of a dataset's rollups reflect; None if not built."""
+        reflected = []
+        for name in ROLLUPS.get(dataset, {}):
+            table = self._rollup(name)
+            if table is None:
+                return None
+            value = table.history(limit=1)[0].get(REFLECTS)
+            if value is None:
+                return None
+            reflected.append(int(value))
+        return min(reflected) if reflected else None
+
+    def _rollup_files(self, name: str, data_version: int) -> list[str] | None:
+        """The files of the rollup version that reflects `data_version`, if there is one."""
+        table = self._rollup(name)
+        if table is None:
+            return None
+        for entry in table.history(limit=100):
+            if entry.get(REFLECTS) == str(data_version):
+                return DeltaTable(str(self.rollup_path(name)), version=entry["version"]).file_uris()
+        return None
+
+    def refresh_rollups(
+        self, dataset: str, communities: list[str] | None = None, *, since: int | None = None
+    ) -> None:
+        """Bring a dataset's rollups up to its data, in one commit per rollup table.
+
+        With `communities` and `since` (the data version before the commit that touched
+        them), only those communities' rows and the city's are rewritten, provided the
+        rollups reflect exactly `since`; otherwise (first build, replace_all, rollback, a
+        concurrent writer or a refresh that never finished) the rollups are rebuilt whole.
+        """
+        if dataset not in ROLLUPS or self._table(dataset) is None:
+            return
+        with self.lock(f"rollup-{dataset}"):
+            reflected = self.rollups_reflect(dataset)
+            incremental = (
+                communities is not None
+                and since is not None
+                and reflected == since
+                and len(communities) <= _INCREMENTAL_MAX
+            )
+            target = since + 1 if incremental and since is not None else self._version_of(dataset)
+            if reflected is not None and reflected >= target:
+                return
+            con = self._bare_connection()
+            try:
+                for name in DATASETS:
+                    self._data_view(con, name, target if name == dataset else -1)
+                _load_sql(con, "_macros.sql", "_rollups.sql")
+                for name, keys in ROLLUPS[dataset].items():
+                    if incremental and communities is not None:
+                        self._refresh_some(con, name, keys, communities, target)
+                    else:
+                        self._rebuild(con, name, keys, target)
+            finally:
+                con.close()
+
+    def _rebuild(
+        self, con: duckdb.DuckDBPyConnection, name: str, keys: tuple[str, ...], v: int
+    ) -> None:
+        # Rollup names and keys come from ROLLUPS, never from input.
+        fresh = f"CREATE OR REPLACE TEMP TABLE _fresh AS {_build_sql(name, None)}"
+        con.execute(fresh)
+        data = con.sql(_with_city_sql("_fresh", keys)).to_arrow_table()
+        write_deltalake(
+            str(self.rollup_path(name)),
+            data,
+            mode="overwrite",
+            schema_mode="overwrite",
+            commit_properties=_commit_properties({"reflects": str(v)}),
+        )
+
+    def _refresh_some(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        name: str,
+        keys: tuple[str, ...],
+        communities: list[str],
+        v: int,
+    ) -> None:
+        literals = [sql_code(c) for c in communities]
+        old = self._rollup(name)
+        assert old is not None
+        params = {f"c{i}": c for i, c in enumerate(communities)}
+        fresh = f"CREATE OR REPLACE TEMP TABLE _fresh AS {_build_sql(name, len(communities))}"
+        con.execute(fresh, params)
+        # The city rows: the untouched communities as they were, plus the touched ones anew.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _all AS SELECT * FROM read_parquet($files)"
+            " WHERE community_id IS NOT NULL AND NOT list_contains($touched, community_id)"
+            " UNION ALL BY NAME SELECT * FROM _fresh",
+            {"files": old.file_uris(), "touched": communities},
+        )
+        city = con.sql(_with_city_sql("_all", keys, city_only=True)).to_arrow_table()
+        ordered = f"SELECT * FROM _fresh ORDER BY community_id, {', '.join(keys)}"
+        rows = con.sql(ordered)
+        data = pa.concat_tables([rows.to_arrow_table(), city.select(rows.columns)])
+        predicate = f"community_id IS NULL OR community_id IN ({', '.join(literals)})"
+        write_deltalake(
+            str(self.rollup_path(name)),
+            data,
+            mode="overwrite",
+            predicate=predicate,
+            commit_properties=_commit_properties({"reflects": str(v)}),
+        )
+
     def _version_of(self, dataset: str) -> int:
         table = self._table(dataset)
         assert table is not None
@@ -281,34 +453,89 @@ class Store:
         """An in-memory DuckDB connection with one view per dataset, pinned to `version`.
 
         Views read the Parquet files of that table version only, so a commit that lands
-        while a page is drawing is not seen until the next `connect`.
+        while a page is drawing is not seen until the next `connect`. The rollup views read
+        the rollup version that reflects exactly those data versions; should there be none
+        (a store written before rollups existed), they are computed from the records.
         """
         version = version or self.version()
-        con = duckdb.connect(
+        con = self._bare_connection()
+        for name in DATASETS:
+            self._data_view(con, name, version.of(name))
+        _load_sql(con, "_macros.sql", "_rollups.sql")
+        for dataset, rollups in ROLLUPS.items():
+            for name in rollups:
+                v = version.of(dataset)
+                files = self._rollup_files(name, v) if v >= 0 else None
+                if files:
+                    con.read_parquet(files).create_view(name)
+                else:
+                    if v >= 0:
+                        log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
+                    rows = _with_city_sql(_build_sql(name, None), rollups[name], sub=True)
+                    view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
+                    con.execute(view)
+        _load_sql(con, "_rollup_reads.sql")
+        return con
+
+    @staticmethod
+    def _bare_connection() -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(
             config={
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
             }
         )
-        for name, spec in DATASETS.items():
-            files = self.files(name, version.of(name)) if version.of(name) >= 0 else []
-            if files:
-                rel = con.read_parquet(files)
-                # Cast to the contract's columns so a table written before an optional
-                # column existed still has it.
-                present = set(rel.columns)
-                cols = ", ".join(
-                    f.name if f.name in present else f"NULL::{_duck_type(f.type)} AS {f.name}"
-                    for f in spec.fields
-                )
-                rel.project(cols).create_view(name)
-            else:
-                # A real (empty) table, not con.register: registered objects are not seen
-                # by the con.cursor() that catalog.evaluate queries through.
-                columns = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in spec.fields)
-                con.execute(f"CREATE TABLE {name} ({columns})")
-        con.execute((SQL_DIR / "_macros.sql").read_text(encoding="utf-8"))
-        return con
+
+    def _data_view(self, con: duckdb.DuckDBPyConnection, name: str, version: int) -> None:
+        spec = DATASETS[name]
+        files = self.files(name, version) if version >= 0 else []
+        if files:
+            rel = con.read_parquet(files)
+            # Cast to the contract's columns so a table written before an optional
+            # column existed still has it.
+            present = set(rel.columns)
+            cols = ", ".join(
+                f.name if f.name in present else f"NULL::{_duck_type(f.type)} AS {f.name}"
+                for f in spec.fields
+            )
+            rel.project(cols).create_view(name)
+        else:
+            # A real (empty) table, not con.register: registered objects are not seen
+            # by the con.cursor() that catalog.evaluate queries through.
+            columns = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in spec.fields)
+            con.execute(f"CREATE TABLE {name} ({columns})")
+
+
+def _load_sql(con: duckdb.DuckDBPyConnection, *files: str) -> None:
+    for file in files:
+        con.execute((SQL_DIR / file).read_text(encoding="utf-8"))
+
+
+def _build_sql(name: str, communities: int | None) -> str:
+    """A rollup's community rows from the records: all, or those of $c0, $c1, ..."""
+    measures = name.removesuffix("_rollup") + "_measures"
+    select = f"SELECT unit_id AS community_id, * EXCLUDE (unit_id) FROM {measures}"
+    if communities is None:
+        return f"{select}('community', NULL, NULL)"
+    return " UNION ALL ".join(f"{select}('community', $c{i}, NULL)" for i in range(communities))
+
+
+def _with_city_sql(
+    source: str, keys: tuple[str, ...], *, city_only: bool = False, sub: bool = False
+) -> str:
+    """Community rows of `source` followed by the city's (community_id NULL) summed over them."""
+    rows = f"({source})" if sub else source
+    by = ", ".join(keys)
+    city = (
+        f"SELECT NULL::VARCHAR AS community_id, {by},"
+        f" CAST(sum(COLUMNS(* EXCLUDE (community_id, {by}))) AS BIGINT)"
+        f" FROM {rows} AS r GROUP BY {by}"
+    )
+    if city_only:
+        return f"{city} ORDER BY {by}"
+    return (
+        f"SELECT * FROM {rows} AS r UNION ALL BY NAME {city} ORDER BY community_id NULLS LAST, {by}"
+    )
 
 
 def _duck_type(field_type: str) -> str:

@@ -1,10 +1,7 @@
 -- Of the wishes registered in the period, the share now fulfilled (已实现).
-SELECT
-    p.period_start,
-    unit_of($by, w.community_id, w.grid_id) AS unit_id,
-    avg(CASE WHEN w.status = '已实现' THEN 1.0 ELSE 0.0 END) AS value
-FROM wishes AS w
+-- From the rollup (sql/_rollups.sql): wishes now 已实现 over wishes registered, by the month registered.
+SELECT p.period_start, r.unit_id, sum(r.fulfilled_of_registered) / nullif(sum(r.registered), 0)::DOUBLE AS value
+FROM wishes_monthly($by, $community_id, $grid_id) AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
-    ON w.registered_on BETWEEN p.period_start AND p.period_end
-WHERE in_scope(w.community_id, w.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    ON r.month BETWEEN p.period_start AND p.period_end
+GROUP BY p.period_start, r.unit_id

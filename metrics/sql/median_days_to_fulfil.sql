@@ -1,11 +1,24 @@
--- Median days from registration to fulfilment, over the wishes fulfilled during the period.
+-- Median days from registration to fulfilment, over the wishes fulfilled (已实现) during the period.
+-- From the rollup's histogram of days (sql/_rollups.sql), so exact over any run of months:
+-- the mean of the two middle values when their number is even, as DuckDB's median.
+WITH h AS (
+    SELECT p.period_start, d.unit_id, d.days, sum(d.n) AS n
+    FROM wishes_days($by, $community_id, $grid_id) AS d
+    JOIN periods($date_from, $date_to, $bucket) AS p
+        ON d.month BETWEEN p.period_start AND p.period_end
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT
+        *,
+        sum(n) OVER (PARTITION BY period_start, unit_id ORDER BY days) AS upto,
+        sum(n) OVER (PARTITION BY period_start, unit_id) AS total
+    FROM h
+)
 SELECT
-    p.period_start,
-    unit_of($by, w.community_id, w.grid_id) AS unit_id,
-    median(date_diff('day', w.registered_on, w.fulfilled_on)) AS value
-FROM wishes AS w
-JOIN periods($date_from, $date_to, $bucket) AS p
-    ON w.fulfilled_on BETWEEN p.period_start AND p.period_end
-WHERE w.status = '已实现'
-    AND in_scope(w.community_id, w.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    period_start,
+    unit_id,
+    (min(days) FILTER (WHERE upto >= (total - 1) // 2 + 1)
+        + min(days) FILTER (WHERE upto >= total // 2 + 1)) / 2.0 AS value
+FROM ranked
+GROUP BY period_start, unit_id

@@ -1,8 +1,7 @@
 -- Urgent problems (急难愁盼) resolved, counted in the period of their closing date.
-SELECT p.period_start, unit_of($by, c.community_id, c.grid_id) AS unit_id, count(*) AS value
-FROM cases AS c
+-- From the rollup (sql/_rollups.sql): cases of type 急难愁盼 with status 已化解 by the month closed.
+SELECT p.period_start, r.unit_id, sum(r.problems_resolved) AS value
+FROM cases_monthly($by, $community_id, $grid_id) AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
-    ON c.resolved_on BETWEEN p.period_start AND p.period_end
-WHERE c.case_type = '急难愁盼' AND c.status = '已化解'
-    AND in_scope(c.community_id, c.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    ON r.month BETWEEN p.period_start AND p.period_end
+GROUP BY p.period_start, r.unit_id

@@ -1,8 +1,7 @@
 -- Cases dispatched with a public-sentiment supervision order (民情督办单), by date received.
-SELECT p.period_start, unit_of($by, c.community_id, c.grid_id) AS unit_id, count(*) AS value
-FROM cases AS c
+-- From the rollup (sql/_rollups.sql): supervised cases by the month received.
+SELECT p.period_start, r.unit_id, sum(r.supervised) AS value
+FROM cases_monthly($by, $community_id, $grid_id) AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
-    ON c.reported_on BETWEEN p.period_start AND p.period_end
-WHERE c.is_supervised
-    AND in_scope(c.community_id, c.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    ON r.month BETWEEN p.period_start AND p.period_end
+GROUP BY p.period_start, r.unit_id

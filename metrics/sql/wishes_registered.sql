@@ -1,7 +1,7 @@
 -- Micro-wishes registered (登记) during the period.
-SELECT p.period_start, unit_of($by, w.community_id, w.grid_id) AS unit_id, count(*) AS value
-FROM wishes AS w
+-- From the rollup (sql/_rollups.sql): wishes by the month registered.
+SELECT p.period_start, r.unit_id, sum(r.registered) AS value
+FROM wishes_monthly($by, $community_id, $grid_id) AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
-    ON w.registered_on BETWEEN p.period_start AND p.period_end
-WHERE in_scope(w.community_id, w.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    ON r.month BETWEEN p.period_start AND p.period_end
+GROUP BY p.period_start, r.unit_id

@@ -1,8 +1,11 @@
 -- Wishes still unclaimed at the end of the period, registered more than 30 days before it.
-SELECT p.period_start, unit_of($by, w.community_id, w.grid_id) AS unit_id, count(*) AS value
-FROM wishes AS w
+-- From the rollup (sql/_rollups.sql): unclaimed at the period's end minus those registered in its last 30 days.
+SELECT
+    p.period_start,
+    r.unit_id,
+    sum(r.net_unclaimed)
+        - coalesce(sum(r.young_unclaimed) FILTER (WHERE r.month = date_trunc('month', p.period_end)), 0) AS value
+FROM wishes_monthly($by, $community_id, $grid_id) AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
-    ON w.registered_on < p.period_end - INTERVAL 30 DAY
-    AND (w.claimed_on IS NULL OR w.claimed_on > p.period_end)
-WHERE in_scope(w.community_id, w.grid_id, $community_id, $grid_id)
-GROUP BY GROUPING SETS ((p.period_start, unit_id), (p.period_start))
+    ON r.month <= p.period_end
+GROUP BY p.period_start, r.unit_id

@@ -1,0 +1,53 @@
+-- What metric queries read instead of raw records; loaded by Store.connect once the rollup
+-- views exist (sql/_rollups.sql says what the rollups hold).
+--
+-- What a metric query reads: rows (unit_id, month, measures...), where unit_id NULL rows
+-- add up to the scope's total. unit_kind 'total' asks for the total rows only.
+-- The city and its communities come from the stored rollup; grids from raw records.
+CREATE OR REPLACE MACRO rollup_rows(unit_kind, want_grid) AS
+    unit_kind IN ('community', 'total') AND want_grid IS NULL;
+
+
+-- The stored rows of `rollup` for the scope: the city's or the chosen community's total,
+-- and each community's own rows when the query wants them by community.
+CREATE OR REPLACE MACRO stored_rows(rollup, unit_kind, want_community, want_grid) AS TABLE
+    -- Three plain branches rather than one clever one, so that the community filter reaches
+    -- the Parquet scan and skips row groups by their statistics.
+    SELECT NULL::VARCHAR AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
+    WHERE community_id IS NULL AND want_community IS NULL
+        AND rollup_rows(unit_kind, want_grid)
+    UNION ALL BY NAME
+    SELECT community_id AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
+    WHERE community_id = coalesce(want_community, community_id) AND unit_kind = 'community'
+        AND rollup_rows(unit_kind, want_grid)
+    UNION ALL BY NAME
+    SELECT NULL::VARCHAR AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
+    WHERE community_id = want_community AND rollup_rows(unit_kind, want_grid);
+
+CREATE OR REPLACE MACRO cases_monthly(unit_kind, want_community, want_grid) AS TABLE
+    SELECT * FROM stored_rows('cases_rollup', unit_kind, want_community, want_grid)
+    UNION ALL BY NAME
+    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
+    FROM cases_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+
+CREATE OR REPLACE MACRO cases_days(unit_kind, want_community, want_grid) AS TABLE
+    SELECT * FROM stored_rows('cases_days_rollup', unit_kind, want_community, want_grid)
+    UNION ALL BY NAME
+    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
+    FROM cases_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+
+CREATE OR REPLACE MACRO wishes_monthly(unit_kind, want_community, want_grid) AS TABLE
+    SELECT * FROM stored_rows('wishes_rollup', unit_kind, want_community, want_grid)
+    UNION ALL BY NAME
+    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
+    FROM wishes_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+
+CREATE OR REPLACE MACRO wishes_days(unit_kind, want_community, want_grid) AS TABLE
+    SELECT * FROM stored_rows('wishes_days_rollup', unit_kind, want_community, want_grid)
+    UNION ALL BY NAME
+    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
+    FROM wishes_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);

@@ -1,0 +1,132 @@
+-- Rollups: per unit and month, the additive measures that the cases and wishes metrics are
+-- made of, so that pages read ~60 rows per community instead of every record.
+-- Loaded by Store.connect after _macros.sql. Why and how they stay in step with the data:
+-- docs/decisions/0005-scale.md.
+--
+-- *_measures(unit_kind, want_community, want_grid) compute them from the raw records of the
+-- scope; the store keeps the result for every community (and the city, community_id NULL)
+-- in the tables cases_rollup, cases_days_rollup, wishes_rollup and wishes_days_rollup.
+-- *_monthly / *_days are what metric queries read: the stored rollup for the city and its
+-- communities, the raw records of one community when drilling into its grids.
+--
+-- Period-end stocks are sums of flows, so that every column stays additive:
+--   open at month end T   = sum over months <= T of net_open
+--   overdue at T          = open at T - young_open of T's month (opened in the 30 days to T)
+-- exact for any T that is a month end, which every Period is.
+
+CREATE OR REPLACE MACRO cases_measures(unit_kind, want_community, want_grid) AS TABLE
+    WITH c AS (
+        SELECT unit_of(unit_kind, community_id, grid_id) AS unit_id, *
+        FROM cases
+        WHERE in_scope(community_id, grid_id, want_community, want_grid)
+    ),
+    events AS (
+        SELECT
+            unit_id,
+            date_trunc('month', reported_on)::DATE AS month,
+            1 AS received,
+            (case_type = '矛盾纠纷')::INTEGER AS disputes,
+            is_supervised::INTEGER AS supervised,
+            (status = '已化解')::INTEGER AS resolved_of_received,
+            0 AS problems_resolved,
+            1 AS net_open,
+            0 AS young_open
+        FROM c
+        UNION ALL
+        SELECT unit_id, date_trunc('month', greatest(reported_on, resolved_on))::DATE,
+            0, 0, 0, 0, 0, -1, 0
+        FROM c WHERE resolved_on IS NOT NULL
+        UNION ALL
+        SELECT unit_id, date_trunc('month', resolved_on)::DATE, 0, 0, 0, 0, 1, 0, 0
+        FROM c WHERE case_type = '急难愁盼' AND status = '已化解' AND resolved_on IS NOT NULL
+        UNION ALL
+        SELECT unit_id, m::DATE, 0, 0, 0, 0, 0, 0, 1
+        FROM c, unnest([date_trunc('month', reported_on),
+                        date_trunc('month', reported_on) + INTERVAL 1 MONTH]) AS t(m)
+        WHERE reported_on >= last_day(m) - INTERVAL 30 DAY
+            AND reported_on <= last_day(m)
+            AND (resolved_on IS NULL OR resolved_on > last_day(m))
+    )
+    SELECT
+        unit_id,
+        month,
+        sum(received)::BIGINT AS received,
+        sum(disputes)::BIGINT AS disputes,
+        sum(supervised)::BIGINT AS supervised,
+        sum(resolved_of_received)::BIGINT AS resolved_of_received,
+        sum(problems_resolved)::BIGINT AS problems_resolved,
+        sum(net_open)::BIGINT AS net_open,
+        sum(young_open)::BIGINT AS young_open
+    FROM events
+    GROUP BY unit_id, month;
+
+-- Days from receipt to closing of the cases resolved, as a histogram: exact medians over any
+-- run of months, for any community (see docs/decisions/0005-scale.md on its size).
+CREATE OR REPLACE MACRO cases_days_measures(unit_kind, want_community, want_grid) AS TABLE
+    SELECT
+        unit_of(unit_kind, community_id, grid_id) AS unit_id,
+        date_trunc('month', resolved_on)::DATE AS month,
+        date_diff('day', reported_on, resolved_on)::BIGINT AS days,
+        count(*)::BIGINT AS n
+    FROM cases
+    WHERE status = '已化解' AND resolved_on IS NOT NULL
+        AND in_scope(community_id, grid_id, want_community, want_grid)
+    GROUP BY ALL;
+
+CREATE OR REPLACE MACRO wishes_measures(unit_kind, want_community, want_grid) AS TABLE
+    WITH w AS (
+        SELECT unit_of(unit_kind, community_id, grid_id) AS unit_id, *
+        FROM wishes
+        WHERE in_scope(community_id, grid_id, want_community, want_grid)
+    ),
+    events AS (
+        SELECT
+            unit_id,
+            date_trunc('month', registered_on)::DATE AS month,
+            1 AS registered,
+            (status = '已实现')::INTEGER AS fulfilled_of_registered,
+            0 AS claimed,
+            0 AS fulfilled,
+            1 AS net_unclaimed,
+            0 AS young_unclaimed
+        FROM w
+        UNION ALL
+        SELECT unit_id, date_trunc('month', claimed_on)::DATE, 0, 0, 1, 0, 0, 0
+        FROM w WHERE claimed_on IS NOT NULL
+        UNION ALL
+        SELECT unit_id, date_trunc('month', greatest(registered_on, claimed_on))::DATE,
+            0, 0, 0, 0, -1, 0
+        FROM w WHERE claimed_on IS NOT NULL
+        UNION ALL
+        SELECT unit_id, date_trunc('month', fulfilled_on)::DATE, 0, 0, 0, 1, 0, 0
+        FROM w WHERE status = '已实现' AND fulfilled_on IS NOT NULL
+        UNION ALL
+        SELECT unit_id, m::DATE, 0, 0, 0, 0, 0, 1
+        FROM w, unnest([date_trunc('month', registered_on),
+                        date_trunc('month', registered_on) + INTERVAL 1 MONTH]) AS t(m)
+        WHERE registered_on >= last_day(m) - INTERVAL 30 DAY
+            AND registered_on <= last_day(m)
+            AND (claimed_on IS NULL OR claimed_on > last_day(m))
+    )
+    SELECT
+        unit_id,
+        month,
+        sum(registered)::BIGINT AS registered,
+        sum(fulfilled_of_registered)::BIGINT AS fulfilled_of_registered,
+        sum(claimed)::BIGINT AS claimed,
+        sum(fulfilled)::BIGINT AS fulfilled,
+        sum(net_unclaimed)::BIGINT AS net_unclaimed,
+        sum(young_unclaimed)::BIGINT AS young_unclaimed
+    FROM events
+    GROUP BY unit_id, month;
+
+CREATE OR REPLACE MACRO wishes_days_measures(unit_kind, want_community, want_grid) AS TABLE
+    SELECT
+        unit_of(unit_kind, community_id, grid_id) AS unit_id,
+        date_trunc('month', fulfilled_on)::DATE AS month,
+        date_diff('day', registered_on, fulfilled_on)::BIGINT AS days,
+        count(*)::BIGINT AS n
+    FROM wishes
+    WHERE status = '已实现' AND fulfilled_on IS NOT NULL
+        AND in_scope(community_id, grid_id, want_community, want_grid)
+    GROUP BY ALL;
