@@ -28,8 +28,10 @@ lint: setup
 types: setup
 	$(BIN)/mypy
 
+# Two workers, one test file each at a time: the browser tests keep one Streamlit server
+# and one Chromium for their whole file while the slow store tests run beside them.
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Not part of check: rewrites files.
 format: setup
