@@ -5,10 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run check lint types test format
+.PHONY: setup system run check lint types test format
 
-setup: $(VENV)/.installed
-	@scripts/install-system-packages.sh
+setup: system $(VENV)/.installed
+
+# Debian packages (chromium, fonts-noto-cjk, poppler-utils), installed only when missing;
+# first, as a fresh Debian Python may need python3-venv before the venv can be made.
+system:
+	@PYTHON=$(PYTHON) scripts/install-system-packages.sh
 
 # Reinstall only when a requirements file changed since the last install.
 $(VENV)/.installed: requirements.txt requirements-dev.txt

@@ -11,6 +11,8 @@ missing=()
 [[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || missing+=(fonts-noto-cjk)
 [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# Debian's own Python makes no venv without ensurepip.
+"${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0

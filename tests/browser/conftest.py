@@ -99,7 +99,15 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = artifacts / "streamlit.log"
-    env = {**os.environ, "GOVDASH_DATA_DIR": str(tmp_path_factory.mktemp("store"))}
+    env = {
+        **os.environ,
+        "GOVDASH_DATA_DIR": str(tmp_path_factory.mktemp("store")),
+        # Signed in as the local administrator, so every page, upload and admin too, is shown.
+        "GOVDASH_LOCAL_MODE": "1",
+    }
+    # No secrets: a developer's .streamlit/secrets.toml would turn on the OIDC sign-in.
+    no_secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    no_secrets.write_text("", encoding="utf-8")
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
@@ -107,6 +115,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
         "--server.headless", "true",
         "--server.fileWatcherType", "none",  # tests do not edit the app
         "--browser.gatherUsageStats", "false",
+        "--secrets.files", str(no_secrets),
     ]  # fmt: skip
     with log.open("wb") as out:
         server = subprocess.Popen(

@@ -19,15 +19,17 @@ from metrics.i18n import t
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {  # name in pages/: (URL path, title key in messages.yaml)
     "overview": ("/", "page_overview"),
+    "meeting": ("/meeting", "page_meeting"),
     "cases": ("/cases", "page_cases"),
     "wishes": ("/wishes", "page_wishes"),
     "employment": ("/employment", "page_employment"),
     "property": ("/property", "page_property"),
     "registry": ("/registry", "page_registry"),
     "upload": ("/upload", "page_upload"),
+    "admin": ("/admin", "page_admin"),
 }
 # Pages that show figures: each must have KPI cards, drawn charts and the demo badge.
-DASHBOARDS = {"overview", "cases", "wishes", "employment", "property", "registry"}
+DASHBOARDS = {"overview", "meeting", "cases", "wishes", "employment", "property", "registry"}
 LANGS = ("zh", "en")
 RUN_SECONDS = 90  # the first page view also builds the demo store
 
