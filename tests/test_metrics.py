@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.conftest import fixture_store
 
 from metrics import catalog
 from metrics.catalog import Scope
@@ -28,6 +27,7 @@ from metrics.schemas import (
     stars_for,
 )
 from metrics.store import Store
+from tests.conftest import fixture_store
 
 NAN = float("nan")
 ALL = Period.parse("2025-08..2025-11")  # every case, wish and employment row falls in here

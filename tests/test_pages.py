@@ -200,7 +200,8 @@ def test_upload_page_previews_and_commits(data_dir: Path) -> None:
     body = (
         UPLOAD_HEADER
         # C07 exists with an empty note: changed. C20 is new.
-        + "C07,QTX01,QTX01-G01,矛盾纠纷,停车纠纷,板凳会,否,2025-11-02,2025-11-04,已化解,补记调解结果\n"
+        + "C07,QTX01,QTX01-G01,矛盾纠纷,停车纠纷,板凳会,否,2025-11-02,2025-11-04,已化解,"
+        + "补记调解结果\n"
         + "C20,QTX01,QTX01-G02,急难愁盼,路灯维修,网格走访,是,2025/11/12,,办理中,\n"
     )
     at = run_page("upload")
