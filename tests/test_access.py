@@ -175,7 +175,9 @@ def test_a_leader_cannot_upload_or_administer(roles_store: Store) -> None:
         assert not at.file_uploader
 
 
-@pytest.mark.parametrize("page", ["overview", "cases", "wishes", "employment", "property"])
+@pytest.mark.parametrize(
+    "page", ["overview", "cases", "wishes", "employment", "property", "registry"]
+)
 def test_a_clerk_sees_only_their_community(roles_store: Store, page: str) -> None:
     # Even with another community asked for in the URL.
     at = signed_in(page, CLERK, period="2025-09", community="QTX02")
