@@ -84,6 +84,8 @@ VISIBLE_TEXTS = """() => {
         const style = getComputedStyle(el);
         // 1px boxes are screen-reader-only text, such as Streamlit's "Skip to main content".
         if (box.width <= 1 || box.height <= 1 || style.visibility === 'hidden') continue;
+        // Icons are ligatures: the text "upload_file" draws a glyph, not words.
+        if (style.fontFamily.includes('Material')) continue;
         out.push(text);
     }
     return out;
@@ -95,7 +97,14 @@ ALLOWED_ENGLISH = {"English", "Language", "语言 / Language"}
 ENGLISH = re.compile(
     r"[A-Za-z]{3,}(?:[ -][A-Za-z]{2,})+"  # two or more words: a phrase, not a code or unit
     r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"  # Plotly's default dates
+    r"|[a-z0-9]+_[a-z0-9_]+|\w+@-?\d"  # identifiers from the code: metric_id, table@version
 )
+# A table header with a lowercase word in it is a column name from the code, not a label.
+CODE_HEADER = re.compile(r"[a-z]{3,}|_")
+
+# Column headers of every st.dataframe: drawn on a canvas, but mirrored in an accessible table.
+TABLE_HEADERS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] th')]
+    .map(th => th.textContent.trim()).filter(text => text)"""
 
 
 def url(app_url: str, path: str, lang: str) -> str:
@@ -133,7 +142,9 @@ def screenshot(page: Any, path: Path) -> None:
 
 def english_texts(page: Any) -> list[str]:
     texts = page.evaluate(VISIBLE_TEXTS)
-    return sorted({s for s in texts if s not in ALLOWED_ENGLISH and ENGLISH.search(s)})
+    leaks = {s for s in texts if s not in ALLOWED_ENGLISH and ENGLISH.search(s)}
+    leaks |= {f"table header {h}" for h in page.evaluate(TABLE_HEADERS) if CODE_HEADER.search(h)}
+    return sorted(leaks)
 
 
 def open_page(page: Any, app_url: str, artifacts: Path, name: str, lang: str) -> None:
