@@ -404,6 +404,7 @@ def metric_value(name: str, value: float | None) -> str:
     return f"{text} {unit}"
 
 
+REGISTRY_DATASETS = ("communities", "grids")  # undated: the registry as it stands
 DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
 
 
@@ -424,6 +425,18 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
             m = catalog.metric(name)
             mom = catalog.change(now[name], prev[name])
             yoy = catalog.change(now[name], ago[name])
+            state = targets.status(name, now[name], tg)
+            cue = f"{targets.cue(state, lang())} · " if state else ""
+            if m.dataset in REGISTRY_DATASETS:
+                # The registry is as it stands, not dated: no change or sparkline to show.
+                col.metric(
+                    metric_label(name),
+                    metric_value(name, now[name]),
+                    help=m.text("description", lang()),
+                    border=True,
+                )
+                col.caption(cue.removesuffix(" · ") or tr("registry_current"))
+                continue
             help_text = "\n\n".join(
                 [
                     m.text("description", lang()),
@@ -443,8 +456,6 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
                 chart_data=spark[name].fillna(0).tolist() if f.period.kind == "month" else None,
                 chart_type="bar" if m.additive else "line",
             )
-            state = targets.status(name, now[name], tg)
-            cue = f"{targets.cue(state, lang())} · " if state else ""
             col.caption(f"{cue}{tr('yoy')} {fmt_change(yoy)}")
     return now
 
@@ -615,6 +626,29 @@ def standard_bars(name: str, f: Filters, title_key: str) -> None:
     style(fig, tr(title_key))
     fig.update_xaxes(tickangle=-45, title_text="")
     fig.update_yaxes(title_text=metric_unit_title(name))
+    st.plotly_chart(fig, config={"displaylogo": False})
+
+
+def households_histogram(f: Filters) -> None:
+    """How many standard grids have how many households, with the 300–500 band drawn in."""
+    frame = _grids(version().token, who().key, f.scope.community_id)
+    standard = frame[~frame["is_micro"].astype(bool)]
+    fig = go.Figure(
+        go.Histogram(x=standard["households"], xbins={"size": 25}, marker_color=PALETTE[1])
+    )
+    band = catalog.metric("households_per_grid").standard
+    fig.add_vrect(
+        x0=band.get("low", 300),
+        x1=band.get("high", 500),
+        fillcolor=PALETTE[2],
+        opacity=0.12,
+        line_width=0,
+        annotation_text=tr("standard"),
+    )
+    style(fig, tr("households_chart"))
+    fig.update_xaxes(title_text=tr("households"))
+    fig.update_yaxes(title_text=tr("grids_count"))
+    fig.update_layout(hovermode="closest", showlegend=False)
     st.plotly_chart(fig, config={"displaylogo": False})
 
 

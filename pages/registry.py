@@ -4,10 +4,11 @@ from pages import _ui
 
 
 def _chart(f: _ui.Filters) -> None:
+    # The ranking beside it already shows staffing; here, grid sizes against the standard.
     if f.scope.community_id:
         _ui.standard_bars("households_per_grid", f, "households_chart")
     else:
-        _ui.standard_bars("workers_per_10k", f, "workers_chart")
+        _ui.households_histogram(f)
 
 
 _ui.render(
