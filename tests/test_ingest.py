@@ -29,7 +29,7 @@ from metrics.readers import read_upload
 from metrics.schemas import DATASETS
 from metrics.store import Store
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+CORPORA = Path(__file__).resolve().parent / "fixtures" / "corpora"  # copied from ../shared
 SPECTRUM = CORPORA / "csv-spectrum"
 # The corpus's JSON disagrees with its own CSV here; the CSV is what is uploaded.
 ERRATA = {"location_coordinates.csv": {"Contact Phone Number": "2095257564"}}
