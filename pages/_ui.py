@@ -399,9 +399,9 @@ def metric_value(name: str, value: float | None) -> str:
         return text
     if lang() == "zh":
         return f"{text}{unit}"
-    if value == 1 and unit.endswith("s"):  # 1 case, 2 cases
-        unit = unit[:-1]
-    return f"{text} {unit}"
+    # English units are long ("households", "per 10,000") and the label already says what
+    # is counted, so an English card shows the number alone and cannot be cut short.
+    return text
 
 
 REGISTRY_DATASETS = ("communities", "grids")  # undated: the registry as it stands

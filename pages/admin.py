@@ -10,18 +10,36 @@ from metrics import access, targets
 from pages import _ui
 from pages._ui import st, tr
 
+BOUNDS = ("green_low", "green_high", "amber_low", "amber_high")
+TARGET_NUMBERS = (*BOUNDS, *(f"weight_{k}" for k in targets.ASSESSMENTS))
+
 
 def _targets_tab() -> None:
     me = _ui.who()
     current = _ui.current_targets()
     st.caption(tr("admin_targets_help"))
+    base = targets.to_frame(current, _ui.lang())
+    shown = base.copy()
+    shown["direction"] = [tr(f"direction_{d}") for d in base["direction"]]
+    shown[list(TARGET_NUMBERS)] = shown[list(TARGET_NUMBERS)].astype("float64")
     edited = st.data_editor(
-        targets.to_frame(current, _ui.lang()),
+        shown,
         hide_index=True,
-        disabled=["metric", "label", "direction"],
+        column_order=["label", "direction", *TARGET_NUMBERS],  # the metric code stays hidden
+        column_config={
+            "label": st.column_config.TextColumn(tr("col_metric")),
+            "direction": st.column_config.TextColumn(tr("admin_direction")),
+            **{
+                c: st.column_config.NumberColumn(tr(f"admin_{c}"), format="%g")
+                for c in TARGET_NUMBERS
+            },
+        },
+        disabled=["label", "direction"],
         key="targets_editor",
     )
     if st.button(tr("admin_save"), type="primary", key="targets_save"):
+        # Rows cannot be added or removed here, so codes and directions come from `base`.
+        edited = edited.assign(metric=base["metric"].values, direction=base["direction"].values)
         try:
             new = targets.from_frame(edited, current)
         except ValueError as exc:

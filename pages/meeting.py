@@ -7,6 +7,7 @@ same store version as the screen (the version is printed on both).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pandas as pd
@@ -110,7 +111,7 @@ def _league(data: review.Review, names_only: bool) -> None:
     )
     _ui.style(fig, tr("chart_scores"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(range=[0, 100])
+    fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(table))
     st.plotly_chart(fig, config={"displaylogo": False})
     if names_only:
@@ -196,7 +197,10 @@ def _submissions(data: review.Review) -> None:
 
 def _report(data: review.Review, token: str) -> None:
     st.subheader(tr("sec_report"))
-    st.caption(tr("report_pinned", token=token))
+    # The full token (printed in the report, taken by `report --version`) is in the tooltip;
+    # on screen a short fingerprint of it is enough to tell two versions apart.
+    short = hashlib.sha256(token.encode()).hexdigest()[:8]
+    st.caption(tr("report_pinned", token=short), help=token)
     period, lang = data.period, _ui.lang()
 
     def build(fmt: str) -> Any:

@@ -83,8 +83,8 @@ def test_overview_september_figures(data_dir: Path) -> None:
 def test_overview_in_english(data_dir: Path) -> None:
     at = run_page("overview", "en", period="2025-09")
     values = cards(at)
-    assert values["Disputes handled"] == "3 disputes"
-    assert values["Urgent problems resolved"] == "1 problem"
+    assert values["Disputes handled"] == "3"
+    assert values["Urgent problems resolved"] == "1"
     assert values["Resolution rate"] == "60.0%"
 
 
