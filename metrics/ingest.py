@@ -468,7 +468,7 @@ class _Checker:
             "ingest_other_community",
             ({"value": v, "community": community_id} for v in values.take(index).to_pylist()),
         )
-        con = store.connect()
+        con = store.connect(rollups=False)
         try:
             if spec.has_grid and spec.name != "grids":
                 grids = _arrow(
@@ -690,7 +690,7 @@ def preview(store: Store, validation: Validation, replace: bool = False) -> Diff
     spec, rows = _checked(validation, replace)
     key = list(spec.key)
     others = [f.name for f in spec.fields if f.name not in spec.key]
-    con = store.connect()
+    con = store.connect(rollups=False)
     try:
         con.register("upload", rows.append_column("_i", pa.array(range(rows.num_rows), pa.int64())))
         on = " AND ".join(f"u.{k} = s.{k}" for k in key)

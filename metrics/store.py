@@ -449,31 +449,43 @@ class Store:
         table = self._table(dataset, version)
         return table.file_uris() if table is not None else []
 
-    def connect(self, version: StoreVersion | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, version: StoreVersion | None = None, *, rollups: bool = True
+    ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per dataset, pinned to `version`.
 
         Views read the Parquet files of that table version only, so a commit that lands
-        while a page is drawing is not seen until the next `connect`. The rollup views read
-        the rollup version that reflects exactly those data versions; should there be none
-        (a store written before rollups existed), they are computed from the records.
+        while a page is drawing is not seen until the next `connect`. The rollup tables are
+        loaded into the connection (they are small: ~60 rows per community and month, see
+        docs/benchmarks.md) from the rollup version that reflects exactly those data
+        versions; should there be none (a store written before rollups existed), they are
+        computed from the records. With rollups=False (uploads' look-ups, which read records
+        only) there are no rollups and no metric macros on the connection.
         """
         version = version or self.version()
         con = self._bare_connection()
         for name in DATASETS:
             self._data_view(con, name, version.of(name))
+        if not rollups:
+            _load_sql(con, "_macros.sql")
+            return con
         _load_sql(con, "_macros.sql", "_rollups.sql")
-        for dataset, rollups in ROLLUPS.items():
-            for name in rollups:
+        for dataset, tables in ROLLUPS.items():
+            for name, keys in tables.items():
                 v = version.of(dataset)
                 files = self._rollup_files(name, v) if v >= 0 else None
                 if files:
-                    con.read_parquet(files).create_view(name)
+                    source = "read_parquet($files)"
                 else:
                     if v >= 0:
                         log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
-                    rows = _with_city_sql(_build_sql(name, None), rollups[name], sub=True)
-                    view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
-                    con.execute(view)
+                    source = f"({_with_city_sql(_build_sql(name, None), keys, sub=True)})"
+                # A table, not a view over Parquet: every page query reads it, and a table
+                # in memory costs no file reads and no footers per query. The city rows
+                # (community_id NULL) first, then by community: zone maps skip the rest.
+                order = ", ".join(("community_id NULLS FIRST", *keys))
+                table = f"CREATE TABLE {name} AS SELECT * FROM {source} ORDER BY {order}"
+                con.execute(table, {"files": files} if files else None)  # names from ROLLUPS
         _load_sql(con, "_rollup_reads.sql")
         return con
 
