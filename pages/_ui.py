@@ -488,7 +488,8 @@ def trend_chart(names: Sequence[str], f: Filters, *, kind: str = "line", months:
     )
     style(fig, tr("trend_title", scope=f.community_name or tr("whole_city")))
     fig.update_xaxes(title_text=tr("month"), type="category", tickangle=-45, nticks=12)
-    fig.update_yaxes(title_text=metric_unit_title(names[0]))
+    units = {metric_unit_title(n) for n in names}
+    fig.update_yaxes(title_text=units.pop() if len(units) == 1 else "", title_standoff=4)
     st.plotly_chart(fig, config={"displaylogo": False})
 
 
@@ -538,7 +539,9 @@ def ranking_chart(name: str, f: Filters) -> None:
             orientation="h",
             marker_color=[PALETTE[0] if u == highlight else PALETTE[1] for u in values.index],
             text=[fmt_number(v, m.format, lang()) for v in values],
-            textposition="auto",
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
         )
     )
     for bound in m.standard.values():
@@ -594,7 +597,7 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
         hide_index=True,
         column_config=config,
         key=f"rank_{key}",
-        height=min(36 * (len(table) + 1) + 4, 800),  # every community without scrolling
+        height=table_height(len(table)),
     )
     download_buttons(table, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
     return table
@@ -665,16 +668,19 @@ def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> No
     if frame.empty:
         st.info(tr("no_records"))
         return
+    if column == "stars":  # five to one, not by count
+        frame = frame.sort_values("value", ascending=False, key=lambda v: v.astype(int))
+    labels = [f"{v}★" if column == "stars" else plot_text(v) for v in frame["value"]]
     fig = go.Figure(
         go.Bar(
             x=frame["count"],
-            y=[plot_text(v) for v in frame["value"]],
+            y=labels,
             orientation="h",
             marker_color=PALETTE[1],
         )
     )
     style(fig, tr(title_key))
-    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_yaxes(autorange="reversed", title_text="", type="category")
     fig.update_xaxes(title_text=tr("count"))
     fig.update_layout(height=max(260, 60 + 32 * len(frame)), hovermode="closest")
     st.plotly_chart(fig, config={"displaylogo": False})
@@ -746,8 +752,12 @@ def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     spec = DATASETS[dataset]
     frame = frame.copy()
     for fld in spec.fields:
-        if fld.type in ("date", "month") and fld.name in frame:
+        if fld.name not in frame:
+            continue
+        if fld.type in ("date", "month"):
             frame[fld.name] = pd.to_datetime(frame[fld.name]).dt.date
+        elif fld.type in ("text", "code", "quarter"):
+            frame[fld.name] = frame[fld.name].fillna("")  # an empty cell, not "None"
     names = {
         fld.name: (fld.zh if lang() == "zh" else fld.name.replace("_", " ").capitalize())
         for fld in spec.fields
@@ -756,23 +766,29 @@ def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 def download_buttons(frame: pd.DataFrame, stem: str, *, key: str) -> None:
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(
+    """CSV and Excel of a table; the files are made when a button is pressed, not per rerun."""
+    row = st.container(horizontal=True)
+    row.download_button(
         tr("download_csv"),
-        data=to_csv_bytes(frame),
+        data=lambda: to_csv_bytes(frame),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"csv_{key}",
         on_click="ignore",
     )
-    c2.download_button(
+    row.download_button(
         tr("download_xlsx"),
-        data=to_xlsx_bytes({stem[:31]: frame}),
+        data=lambda: to_xlsx_bytes({stem[:31]: frame}),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx_{key}",
         on_click="ignore",
     )
+
+
+def table_height(rows: int) -> int:
+    """Tall enough for every row without an empty one below (35 px rows, 800 px at most)."""
+    return min(35 * (rows + 1) + 3, 800)
 
 
 # -- a standard page ---------------------------------------------------------------------

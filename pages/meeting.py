@@ -14,7 +14,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from metrics import access, catalog, report, review, targets
-from metrics.export import to_csv_bytes, to_xlsx_bytes
 from metrics.i18n import fmt_change, fmt_number
 from metrics.periods import Period
 from pages import _ui
@@ -91,7 +90,7 @@ def _league(data: review.Review, names_only: bool) -> None:
     st.dataframe(
         shown,
         hide_index=True,
-        height=min(36 * (len(shown) + 1) + 4, 800),
+        height=_ui.table_height(len(shown)),
         column_config={
             tr("col_score"): st.column_config.ProgressColumn(
                 tr("col_score"), min_value=0, max_value=100, format="%.1f"
@@ -106,7 +105,8 @@ def _league(data: review.Review, names_only: bool) -> None:
             orientation="h",
             marker_color=[targets.COLOURS.get(_band(s), "#1565c0") for s in table["score"]],
             text=[f"{s:.1f}" for s in table["score"]],
-            textposition="auto",
+            textposition="inside",
+            textangle=0,
         )
     )
     _ui.style(fig, tr("chart_scores"))
@@ -155,14 +155,7 @@ def _followups(data: review.Review) -> None:
         }
     )
     st.dataframe(shown, hide_index=True, key="followups")
-    stem = f"followups-{data.period.code}"
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(
-        tr("download_csv"), to_csv_bytes(shown), f"{stem}.csv", "text/csv", key="fu_csv"
-    )
-    c2.download_button(
-        tr("download_xlsx"), to_xlsx_bytes({stem: shown}), f"{stem}.xlsx", key="fu_xlsx"
-    )
+    _ui.download_buttons(shown, f"followups-{data.period.code}", key="followups")
 
 
 def _submissions(data: review.Review) -> None:
