@@ -596,6 +596,7 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
         table,
         hide_index=True,
         column_config=config,
+        placeholder="—",
         key=f"rank_{key}",
         height=table_height(len(table)),
     )
@@ -714,7 +715,7 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
         page_size,
     )
     shown = localise_columns(frame, dataset)
-    st.dataframe(shown, hide_index=True, key=f"records_{dataset}")
+    st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
     if frame_total <= 100_000:
         full, _ = _records(
             token,

@@ -35,6 +35,7 @@ def _targets_tab() -> None:
             },
         },
         disabled=["label", "direction"],
+        placeholder="—",
         key="targets_editor",
     )
     if st.button(tr("admin_save"), type="primary", key="targets_save"):
@@ -62,6 +63,7 @@ def _targets_tab() -> None:
                 }
             ),
             hide_index=True,
+            placeholder="—",
             key="targets_history",
         )
 
@@ -85,6 +87,7 @@ def _roles_tab() -> None:
             "community_id": st.column_config.SelectboxColumn(tr("community"), options=list(names)),
             "name": st.column_config.TextColumn(tr("admin_name")),
         },
+        placeholder="—",
         key="roles_editor",
     )
     see = st.checkbox(
@@ -127,6 +130,7 @@ def _audit_tab() -> None:
             }
         ),
         hide_index=True,
+        placeholder="—",
         key="audit_log",
     )
 

@@ -96,6 +96,7 @@ def _league(data: review.Review, names_only: bool) -> None:
                 tr("col_score"), min_value=0, max_value=100, format="%.1f"
             )
         },
+        placeholder="—",
         key="league",
     )
     fig = go.Figure(
@@ -154,7 +155,7 @@ def _followups(data: review.Review) -> None:
             tr("col_age"): frame["age_days"],
         }
     )
-    st.dataframe(shown, hide_index=True, key="followups")
+    st.dataframe(shown, hide_index=True, placeholder="—", key="followups")
     _ui.download_buttons(shown, f"followups-{data.period.code}", key="followups")
 
 
@@ -170,7 +171,7 @@ def _submissions(data: review.Review) -> None:
     )
     grid.index.name = tr("col_community")
     grid.columns.name = None
-    st.dataframe(grid, key="submissions")
+    st.dataframe(grid, placeholder="—", key="submissions")
     with st.expander(tr("submission_details")):
         detail = pd.DataFrame(
             {
@@ -185,7 +186,7 @@ def _submissions(data: review.Review) -> None:
                 tr("col_note"): frame["note"],
             }
         )
-        st.dataframe(detail, hide_index=True, key="submission_details")
+        st.dataframe(detail, hide_index=True, placeholder="—", key="submission_details")
 
 
 def _report(data: review.Review, token: str) -> None:

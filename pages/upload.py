@@ -87,7 +87,9 @@ def _templates(dataset: str) -> None:
 def _problems(validation: ingest.Validation) -> None:
     lang = _ui.lang()
     st.error(validation.summary(lang))
-    st.dataframe(validation.problem_frame(lang), hide_index=True, key="upload_problems")
+    st.dataframe(
+        validation.problem_frame(lang), hide_index=True, placeholder="—", key="upload_problems"
+    )
     data, name = ingest.annotated_file(validation, lang)
     st.download_button(
         tr("upload_annotated"),
@@ -132,6 +134,7 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
                 columns={"changed_fields": tr("upload_changed_fields")}
             ),
             hide_index=True,
+            placeholder="—",
             key="upload_changed",
         )
     if diff.deleted.num_rows:
@@ -139,6 +142,7 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
         st.dataframe(
             _ui.localise_columns(diff.deleted.to_pandas(), validation.dataset),
             hide_index=True,
+            placeholder="—",
             key="upload_deleted",
         )
     if diff.is_empty:
@@ -203,7 +207,7 @@ def _history(dataset: str, community: str) -> None:
         "file_sha256": "SHA-256",
     }
     shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
-    st.dataframe(shown, hide_index=True, key="upload_history_table")
+    st.dataframe(shown, hide_index=True, placeholder="—", key="upload_history_table")
     _rollback(dataset)
 
 
