@@ -58,10 +58,12 @@ def _headline(data: review.Review) -> None:
                 _ui.metric_value(row["metric"], value),
                 delta=None if mom is None else f"{mom * 100:+.1f}%",
                 delta_color="off" if not mom else _ui.DELTA_COLOURS.get(m.direction, "off"),
+                delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 border=True,
             )
-            col.caption(f"{row['cue']} · {tr('yoy')} {fmt_change(_value(row['yoy']))}")
+            cue = f"{row['cue']} · " if row["cue"] else ""
+            col.caption(f"{cue}{tr('yoy')} {fmt_change(_value(row['yoy']))}")
 
 
 def _value(value: Any) -> float | None:
