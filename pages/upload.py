@@ -252,6 +252,9 @@ def page() -> None:
         key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
     if uploaded is not None:
+        sheet = None
+        if uploaded.name.lower().endswith(".xlsx"):
+            sheet = st.text_input(tr("upload_sheet"), key="upload_sheet").strip() or None
         bar = st.progress(0.0, text=tr("upload_checking"))
         validation = ingest.validate(
             uploaded.getvalue(),
@@ -260,6 +263,7 @@ def page() -> None:
             community,
             _ui.get_store(),
             period=period,
+            sheet=sheet,
             progress=lambda fraction, _msg: bar.progress(min(fraction, 1.0), tr("upload_checking")),
         )
         bar.empty()
