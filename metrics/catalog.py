@@ -115,21 +115,34 @@ def evaluate(
     return evaluate_many(con, [name], date_from, date_to, scope, bucket=bucket, by=by)[name]
 
 
-# A metric query's read of the rollup macros (sql/_rollup_reads.sql).
+# A metric query's read of the rollup macros (sql/_rollup_reads.sql), and the usual call.
 _ROLLUP_READ_RE = re.compile(r"\b((?:cases|wishes)_(?:monthly|days))\(")
+_ROLLUP_CALL_RE = re.compile(
+    r"\b((?:cases|wishes)_(?:monthly|days))\(\$by, \$community_id, \$grid_id\)"
+)
 
 
-def _query_sql(name: str, by: By, scope: Scope) -> str:
+def _query_sql(name: str, by: By, scope: Scope, shared: set[str]) -> str:
     """The metric's SQL as it is run for `by` and `scope`.
 
     Where the rollup macros would read the stored rollup only (rollup_rows in
     sql/_rollup_reads.sql: by community or total, no grid), they are swapped for their
-    `_stored` twins, which give the same rows without the records branch to bind.
+    `_stored` twins, otherwise for their `_records` twins: the same rows, without binding
+    the branch that would give none. The usual call, with the query's own parameters, reads
+    a common table expression `_<macro>` instead (added to `shared`), bound once for every
+    metric of the query rather than once per metric.
     """
-    sql = metric(name).sql
-    if by in ("community", "total") and scope.grid_id is None:
-        sql = _ROLLUP_READ_RE.sub(r"\1_stored(", sql)
-    return sql
+
+    def share(match: re.Match[str]) -> str:
+        shared.add(match.group(1))
+        return f"_{match.group(1)}"
+
+    sql = _ROLLUP_CALL_RE.sub(share, metric(name).sql)
+    return _ROLLUP_READ_RE.sub(r"\1" + _twin(by, scope) + "(", sql)
+
+
+def _twin(by: By, scope: Scope) -> str:
+    return "_stored" if by in ("community", "total") and scope.grid_id is None else "_records"
 
 
 def evaluate_many(
@@ -160,13 +173,18 @@ def evaluate_many(
         "grid_id": scope.grid_id,
         "by": by,
     }
-    parts, wanted = [], set()
+    parts, shared = [], set[str]()
     for i, name in enumerate(unique):
-        sql = _query_sql(name, by, scope)
-        wanted |= set(_PARAM_RE.findall(sql))
+        sql = _query_sql(name, by, scope, shared)
         # Only the position i is spliced in; metric names and SQL come from the catalog.
         parts.append(f"SELECT {i} AS _m, period_start, unit_id, value AS _v{i} FROM (\n{sql}\n)")
-    statement = "\nUNION ALL BY NAME\n".join(parts)
+    ctes = [
+        f"_{m} AS (SELECT * FROM {m}{_twin(by, scope)}($by, $community_id, $grid_id))"
+        for m in sorted(shared)
+    ]
+    union = "\nUNION ALL BY NAME\n".join(parts)
+    statement = f"WITH {', '.join(ctes)}\nSELECT * FROM (\n{union}\n)" if ctes else union
+    wanted = set(_PARAM_RE.findall(statement))
     params = {k: values[k] for k in wanted}
     # A cursor per call: the connection may be shared by Streamlit's session threads.
     frame = con.cursor().execute(statement, params).df()

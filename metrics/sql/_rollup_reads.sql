@@ -24,47 +24,70 @@ CREATE OR REPLACE MACRO stored_rows(rollup, unit_kind, want_community, want_grid
     SELECT NULL::VARCHAR AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
     WHERE community_id = want_community AND rollup_rows(unit_kind, want_grid);
 
+CREATE OR REPLACE MACRO cases_monthly_records(unit_kind, want_community, want_grid) AS TABLE
+    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
+    FROM cases_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE unit_kind <> 'total' OR NOT u.as_unit;
+
 CREATE OR REPLACE MACRO cases_monthly(unit_kind, want_community, want_grid) AS TABLE
     SELECT * FROM stored_rows('cases_rollup', unit_kind, want_community, want_grid)
     UNION ALL BY NAME
+    SELECT * FROM cases_monthly_records(unit_kind, want_community, want_grid)
+    WHERE NOT rollup_rows(unit_kind, want_grid);
+
+CREATE OR REPLACE MACRO cases_days_records(unit_kind, want_community, want_grid) AS TABLE
     SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
-    FROM cases_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
-    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+    FROM cases_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE unit_kind <> 'total' OR NOT u.as_unit;
 
 CREATE OR REPLACE MACRO cases_days(unit_kind, want_community, want_grid) AS TABLE
     SELECT * FROM stored_rows('cases_days_rollup', unit_kind, want_community, want_grid)
     UNION ALL BY NAME
+    SELECT * FROM cases_days_records(unit_kind, want_community, want_grid)
+    WHERE NOT rollup_rows(unit_kind, want_grid);
+
+CREATE OR REPLACE MACRO wishes_monthly_records(unit_kind, want_community, want_grid) AS TABLE
     SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
-    FROM cases_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
-    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+    FROM wishes_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE unit_kind <> 'total' OR NOT u.as_unit;
 
 CREATE OR REPLACE MACRO wishes_monthly(unit_kind, want_community, want_grid) AS TABLE
     SELECT * FROM stored_rows('wishes_rollup', unit_kind, want_community, want_grid)
     UNION ALL BY NAME
+    SELECT * FROM wishes_monthly_records(unit_kind, want_community, want_grid)
+    WHERE NOT rollup_rows(unit_kind, want_grid);
+
+CREATE OR REPLACE MACRO wishes_days_records(unit_kind, want_community, want_grid) AS TABLE
     SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
-    FROM wishes_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
-    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+    FROM wishes_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
+    WHERE unit_kind <> 'total' OR NOT u.as_unit;
 
 CREATE OR REPLACE MACRO wishes_days(unit_kind, want_community, want_grid) AS TABLE
     SELECT * FROM stored_rows('wishes_days_rollup', unit_kind, want_community, want_grid)
     UNION ALL BY NAME
-    SELECT CASE WHEN u.as_unit THEN m.unit_id END AS unit_id, m.* EXCLUDE (unit_id)
-    FROM wishes_days_measures(unit_kind, want_community, want_grid) AS m, (VALUES (true), (false)) AS u(as_unit)
-    WHERE NOT rollup_rows(unit_kind, want_grid) AND (unit_kind <> 'total' OR NOT u.as_unit);
+    SELECT * FROM wishes_days_records(unit_kind, want_community, want_grid)
+    WHERE NOT rollup_rows(unit_kind, want_grid);
 
 
 -- The same rows as cases_monthly and friends when rollup_rows(unit_kind, want_grid) holds,
--- read from the stored rollup alone. catalog.evaluate reads these in that case: they bind
--- in a fraction of the time, since the records branch is not there to bind at all.
--- Two branches: the scope's total (the city's rows, or the chosen community's), then each
--- community's own rows when the query wants them by community. Plain filters, so that the
--- rollup table's zone maps skip to the community (the city rows sort first).
+-- read from the stored rollup alone (the *_records twins above are the other case).
+-- catalog.evaluate reads these twins directly, having decided which case holds: each binds
+-- in a fraction of the time of the two together.
+-- The scope's total (the city's rows, or the chosen community's), then each community's own
+-- rows when the query wants them by community. Plain filters, so that the rollup table's
+-- zone maps skip to the community.
 CREATE OR REPLACE MACRO stored_scope(rollup, unit_kind, want_community) AS TABLE
     SELECT NULL::VARCHAR AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
-    WHERE community_id IS NOT DISTINCT FROM want_community
+    WHERE community_id IS NULL AND want_community IS NULL
+    UNION ALL BY NAME
+    SELECT NULL::VARCHAR AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
+    WHERE community_id = want_community
     UNION ALL BY NAME
     SELECT community_id AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
-    WHERE community_id = coalesce(want_community, community_id) AND unit_kind = 'community';
+    WHERE community_id IS NOT NULL AND want_community IS NULL AND unit_kind = 'community'
+    UNION ALL BY NAME
+    SELECT community_id AS unit_id, * EXCLUDE (community_id) FROM query_table(rollup)
+    WHERE community_id = want_community AND unit_kind = 'community';
 
 CREATE OR REPLACE MACRO cases_monthly_stored(unit_kind, want_community, want_grid) AS TABLE
     SELECT * FROM stored_scope('cases_rollup', unit_kind, want_community);

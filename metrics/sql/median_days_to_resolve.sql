@@ -6,12 +6,13 @@ WITH h AS (
     FROM cases_days($by, $community_id, $grid_id) AS d
     JOIN periods($date_from, $date_to, $bucket) AS p
         ON d.month BETWEEN p.period_start AND p.period_end
+    WHERE d.month BETWEEN $date_from AND $date_to  -- the same rows; lets the scan filter first
     GROUP BY ALL
 ),
 ranked AS (
     SELECT
         *,
-        sum(n) OVER (PARTITION BY period_start, unit_id ORDER BY days) AS upto,
+        sum(n) OVER (PARTITION BY period_start, unit_id ORDER BY days ROWS UNBOUNDED PRECEDING) AS upto,
         sum(n) OVER (PARTITION BY period_start, unit_id) AS total
     FROM h
 )
