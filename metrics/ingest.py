@@ -77,6 +77,7 @@ _DATE_PARTS = (
     r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _DATE_COMPACT = r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"
+_DATE_ISO = r"^\d{4}-\d{2}-\d{2}$"  # a subset of _DATE_PARTS, with the same parts
 _MONTH_PARTS = r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?$"
 _MONTH_COMPACT = r"^(?P<y>\d{4})(?P<m>\d{2})$"
 _QUARTER = r"^(?P<y>\d{4})\s*(?:年|-)?\s*(?:第\s*)?[Qq]?\s*(?P<q>[1-4一二三四])\s*(?:季度?)?$"
@@ -508,7 +509,9 @@ class _Checker:
     def _keys_elsewhere(self, con: Any, rows: pa.Table, community_id: str) -> None:
         """Keys that the store already holds under another community."""
         key = list(self.spec.key)
-        upload = rows.select(key).append_column("_i", pa.array(range(rows.num_rows), pa.int64()))
+        upload = rows.select(key).append_column(
+            "_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))
+        )
         con.register("upload_keys", upload)
         on = " AND ".join(f"u.{k} = s.{k}" for k in key)
         statement = (
@@ -530,6 +533,10 @@ class _Checker:
 
     def duplicates(self, rows: pa.Table) -> None:
         key = list(self.spec.key)
+        if len(key) == 1:
+            values = rows.column(key[0]).drop_null()
+            if len(pc.unique(values)) == len(values):
+                return  # no key twice: the usual case, found without pandas
         frame = rows.select(key).to_pandas()
         complete = frame.notna().all(axis=1).to_numpy()
         dup = frame.duplicated(keep=False).to_numpy() & complete
@@ -592,6 +599,11 @@ def _ymd(years: pa.Array, months: pa.Array, days: pa.Array) -> pa.Array:
     text = pc.binary_join_element_wise(
         years, pc.utf8_lpad(months, 2, "0"), pc.utf8_lpad(days, 2, "0"), "-"
     )
+    return _real_date(text, months, days)
+
+
+def _real_date(text: pa.Array, months: pa.Array, days: pa.Array) -> pa.Array:
+    """YYYY-MM-DD text as a date; null where it is no real date (month and day differ)."""
     stamp = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     date = pc.cast(stamp, pa.date32())
     real = pc.and_(
@@ -614,9 +626,20 @@ def _extract(text: pa.Array, patterns: Iterable[str], names: tuple[str, ...]) ->
 
 
 def _parse_date(text: pa.Array) -> ParseResult:
-    years, months, days = _extract(text, (_DATE_PARTS, _DATE_COMPACT), ("y", "m", "d"))
-    dates = _ymd(years, months, days)
-    serial = pc.match_substring_regex(text, _SERIAL)
+    # The usual spelling (2025-03-07) is cut into its parts directly, as _DATE_PARTS would;
+    # only the other values go through the slower regex extraction.
+    iso = pc.fill_null(pc.match_substring_regex(text, _DATE_ISO), False)
+    usual = pc.if_else(iso, text, pa.scalar(None, pa.string()))
+    other = pc.if_else(iso, pa.scalar(None, pa.string()), text)
+    parts = [pc.utf8_slice_codeunits(usual, a, b) for a, b in ((0, 4), (5, 7), (8, 10))]
+    # _ymd of the usual spelling's parts would join them back into the same text.
+    dates = _real_date(usual, parts[1], parts[2])
+    years = parts[0]
+    if other.null_count < len(other):
+        found = _extract(other, (_DATE_PARTS, _DATE_COMPACT), ("y", "m", "d"))
+        dates = pc.coalesce(dates, _ymd(*found))
+        years = pc.coalesce(years, found[0])
+    serial = pc.match_substring_regex(other, _SERIAL)  # never a value of the usual spelling
     serial = pc.and_(serial, pc.is_null(years))
     as_days = pc.cast(
         pc.floor(pc.cast(pc.if_else(serial, text, pa.scalar(None, pa.string())), pa.float64())),
@@ -692,14 +715,18 @@ def preview(store: Store, validation: Validation, replace: bool = False) -> Diff
     others = [f.name for f in spec.fields if f.name not in spec.key]
     con = store.connect(rollups=False)
     try:
-        con.register("upload", rows.append_column("_i", pa.array(range(rows.num_rows), pa.int64())))
+        con.register(
+            "upload", rows.append_column("_i", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
+        )
         on = " AND ".join(f"u.{k} = s.{k}" for k in key)
         distinct = ", ".join(
             f"CASE WHEN u.{c} IS DISTINCT FROM s.{c} THEN '{c}' END" for c in others
         )
+        # New rows have nothing to differ from (and their changed_fields are never read).
         statement = (
             f"SELECT u._i, s.{key[0]} IS NULL AS is_new, "
-            f"list_filter([{distinct}], lambda x: x IS NOT NULL) AS changed_fields "
+            f"CASE WHEN s.{key[0]} IS NULL THEN []::VARCHAR[] "
+            f"ELSE list_filter([{distinct}], lambda x: x IS NOT NULL) END AS changed_fields "
             f"FROM upload u LEFT JOIN {spec.name} s ON {on} ORDER BY u._i"
         )
         joined = _arrow(con, statement)

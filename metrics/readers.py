@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -80,7 +81,7 @@ def read_upload(
             size_mb=f"{len(data) / 1048576:.1f}",
             limit_mb=f"{limit / 1048576:g}",
         )
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise UploadError("ingest_empty_file")
     fmt = file_format(data, filename)
     if fmt == "xlsx":
@@ -247,17 +248,31 @@ def _read_parquet(data: bytes) -> RawTable:
 # -- shared ----------------------------------------------------------------------------
 def _blank(table: pa.Table) -> pa.Array:
     """True for rows whose every cell is empty or whitespace."""
-    blank = pa.array([True] * table.num_rows, pa.bool_())
-    for column in table.columns:
-        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
-    return blank
+    if table.num_columns == 0:
+        return pa.array([True] * table.num_rows, pa.bool_())
+    # Column by column, only over the rows still blank so far: after the first column
+    # there are usually none left to look at.
+    candidates = pc.indices_nonzero(_blank_cells(table.column(0)))
+    for column in table.columns[1:]:
+        if len(candidates) == 0:
+            break
+        candidates = candidates.filter(_blank_cells(column.take(candidates)))
+    blank = np.zeros(table.num_rows, bool)
+    blank[candidates.to_numpy()] = True
+    return pa.array(blank)
+
+
+def _blank_cells(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return pc.equal(pc.utf8_trim_whitespace(column), "")
 
 
 def _header_row(table: pa.Table) -> int:
-    nonblank = pc.indices_nonzero(pc.invert(_blank(table)))
-    if len(nonblank) == 0:
-        raise UploadError("ingest_empty_file")
-    return int(nonblank[0].as_py()) + 1
+    # The header is near the top: look there first, and at the whole table only if not.
+    for head in (table.slice(0, 1000), table):
+        nonblank = pc.indices_nonzero(pc.invert(_blank(head)))
+        if len(nonblank):
+            return int(nonblank[0].as_py()) + 1
+    raise UploadError("ingest_empty_file")
 
 
 def _with_header(
@@ -286,7 +301,10 @@ def _trim(raw: RawTable) -> RawTable:
     headers = [raw.headers[i] for i in keep]
     if not headers:
         raise UploadError("ingest_empty_file")
-    filled = pc.invert(_blank(cells))
+    blank = _blank(cells)
+    if not pc.any(blank).as_py():  # nothing to drop: spare copying every cell
+        return RawTable(headers, cells, raw.row_numbers, raw.format, raw.encoding, raw.sheet)
+    filled = pc.invert(blank)
     return RawTable(
         headers,
         cells.filter(filled),

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from metrics.schemas import CODE_PATTERN, DATASETS, Dataset
@@ -46,6 +46,10 @@ ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
 REFLECTS = META_PREFIX + "reflects"
 # Above this many touched communities a refresh rebuilds the whole rollup instead.
 _INCREMENTAL_MAX = 50
+# Rollup files: small, so that a refresh rewrites little; row groups small enough for the
+# statistics to skip to one community.
+_ROLLUP_FILE_BYTES = 2 << 20
+_ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536)
 
 
 def data_dir() -> Path:
@@ -402,6 +406,10 @@ class Store:
             data,
             mode="overwrite",
             schema_mode="overwrite",
+            # Many files, each a run of communities: an upload's refresh then rewrites the
+            # few holding its communities and the city, not the whole rollup.
+            target_file_size=_ROLLUP_FILE_BYTES,
+            writer_properties=_ROLLUP_WRITER,
             commit_properties=_commit_properties({"reflects": str(v)}),
         )
 
@@ -419,14 +427,30 @@ class Store:
         params = {f"c{i}": c for i, c in enumerate(communities)}
         fresh = f"CREATE OR REPLACE TEMP TABLE _fresh AS {_build_sql(name, len(communities))}"
         con.execute(fresh, params)
-        # The city rows: the untouched communities as they were, plus the touched ones anew.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _all AS SELECT * FROM read_parquet($files)"
-            " WHERE community_id IS NOT NULL AND NOT list_contains($touched, community_id)"
-            " UNION ALL BY NAME SELECT * FROM _fresh",
-            {"files": old.file_uris(), "touched": communities},
+        # The city rows anew: every measure is a sum over the communities, so they are the
+        # old city rows less the touched communities' old rows plus their fresh ones. Only
+        # those rows are read (the file statistics skip the rest). A key left at zero in
+        # every measure is dropped, as a rebuild would not have it: no community's row is
+        # ever all zeros (each holds at least one event), so no city row is either.
+        measures = [c for c in con.sql("SELECT * FROM _fresh").columns if c not in keys]
+        measures.remove("community_id")
+        by = ", ".join(keys)
+        wanted = ", ".join(f"$c{i}" for i in range(len(communities)))
+        negated = ", ".join(f"-{m} AS {m}" for m in measures)  # names from the rollup SQL
+        difference = (
+            "CREATE OR REPLACE TEMP TABLE _all AS"
+            " SELECT * FROM read_parquet($files) WHERE community_id IS NULL"
+            f" UNION ALL BY NAME SELECT {by}, {negated} FROM read_parquet($files)"
+            f" WHERE community_id IN ({wanted})"
+            " UNION ALL BY NAME SELECT * EXCLUDE (community_id) FROM _fresh"
         )
-        city = con.sql(_with_city_sql("_all", keys, city_only=True)).to_arrow_table()
+        con.execute(difference, {"files": old.file_uris(), **params})
+        nonzero = " OR ".join(f"{m} <> 0" for m in measures)
+        city_rows = (
+            f"SELECT * FROM ({_with_city_sql('_all', keys, city_only=True)})"
+            f" WHERE {nonzero} ORDER BY {by}"
+        )
+        city = con.sql(city_rows).to_arrow_table()
         ordered = f"SELECT * FROM _fresh ORDER BY community_id, {', '.join(keys)}"
         rows = con.sql(ordered)
         data = pa.concat_tables([rows.to_arrow_table(), city.select(rows.columns)])
@@ -436,6 +460,8 @@ class Store:
             data,
             mode="overwrite",
             predicate=predicate,
+            target_file_size=_ROLLUP_FILE_BYTES,
+            writer_properties=_ROLLUP_WRITER,
             commit_properties=_commit_properties({"reflects": str(v)}),
         )
 
