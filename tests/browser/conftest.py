@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,33 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=10)
 
 
+@contextmanager
+def streamlit_server(
+    env: dict[str, str], secrets_file: Path, log: Path, port: int | None = None
+) -> Iterator[str]:
+    """`streamlit run app.py` on a (free) loopback port, healthy; its URL. Stopped on exit."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",  # tests do not edit the app
+        "--browser.gatherUsageStats", "false",
+        "--secrets.files", str(secrets_file),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_healthy(url, server, log)
+        yield url
+    finally:
+        stop(server)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Screenshots and the server log, kept after the run (git-ignored)."""
@@ -96,8 +124,6 @@ def artifacts() -> Path:
 def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[str]:
     if not (ROOT / "app.py").exists():
         unavailable("app.py does not exist yet")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = artifacts / "streamlit.log"
     env = {
         **os.environ,
@@ -108,24 +134,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterat
     # No secrets: a developer's .streamlit/secrets.toml would turn on the OIDC sign-in.
     no_secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
     no_secrets.write_text("", encoding="utf-8")
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",  # tests do not edit the app
-        "--browser.gatherUsageStats", "false",
-        "--secrets.files", str(no_secrets),
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_healthy(url, server, log)
+    with streamlit_server(env, no_secrets, log) as url:
         yield url
-    finally:
-        stop(server)
 
 
 @pytest.fixture(scope="session")
