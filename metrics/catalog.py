@@ -115,30 +115,34 @@ def evaluate(
     return evaluate_many(con, [name], date_from, date_to, scope, bucket=bucket, by=by)[name]
 
 
-# A metric query's read of the rollup macros (sql/_rollup_reads.sql), and the usual call.
+# A metric query's read of the rollup macros (sql/_rollup_reads.sql), and the calls that
+# every metric of a query makes alike (the same macro, the query's own parameters).
 _ROLLUP_READ_RE = re.compile(r"\b((?:cases|wishes)_(?:monthly|days))\(")
-_ROLLUP_CALL_RE = re.compile(
-    r"\b((?:cases|wishes)_(?:monthly|days))\(\$by, \$community_id, \$grid_id\)"
+_SHARED_CALL_RE = re.compile(
+    r"\b(((?:cases|wishes)_(?:monthly|days))\(\$by, \$community_id, \$grid_id\)"
+    r"|(periods)\(\$date_from, \$date_to, \$bucket\))"
 )
 
 
-def _query_sql(name: str, by: By, scope: Scope, shared: set[str]) -> str:
+def _query_sql(name: str, by: By, scope: Scope, shared: dict[str, str]) -> str:
     """The metric's SQL as it is run for `by` and `scope`.
 
     Where the rollup macros would read the stored rollup only (rollup_rows in
     sql/_rollup_reads.sql: by community or total, no grid), they are swapped for their
     `_stored` twins, otherwise for their `_records` twins: the same rows, without binding
-    the branch that would give none. The usual call, with the query's own parameters, reads
-    a common table expression `_<macro>` instead (added to `shared`), bound once for every
-    metric of the query rather than once per metric.
+    the branch that would give none. The calls that every metric makes alike read a common
+    table expression `_<macro>` instead (added to `shared`: name -> what it selects), bound
+    once for every metric of the query rather than once per metric.
     """
+    twin = r"\1" + _twin(by, scope) + "("
 
     def share(match: re.Match[str]) -> str:
-        shared.add(match.group(1))
-        return f"_{match.group(1)}"
+        macro = match.group(2) or match.group(3)
+        shared[macro] = _ROLLUP_READ_RE.sub(twin, match.group(1))
+        return f"_{macro}"
 
-    sql = _ROLLUP_CALL_RE.sub(share, metric(name).sql)
-    return _ROLLUP_READ_RE.sub(r"\1" + _twin(by, scope) + "(", sql)
+    sql = _SHARED_CALL_RE.sub(share, metric(name).sql)
+    return _ROLLUP_READ_RE.sub(twin, sql)
 
 
 def _twin(by: By, scope: Scope) -> str:
@@ -173,15 +177,13 @@ def evaluate_many(
         "grid_id": scope.grid_id,
         "by": by,
     }
-    parts, shared = [], set[str]()
+    parts: list[str] = []
+    shared: dict[str, str] = {}
     for i, name in enumerate(unique):
         sql = _query_sql(name, by, scope, shared)
         # Only the position i is spliced in; metric names and SQL come from the catalog.
         parts.append(f"SELECT {i} AS _m, period_start, unit_id, value AS _v{i} FROM (\n{sql}\n)")
-    ctes = [
-        f"_{m} AS (SELECT * FROM {m}{_twin(by, scope)}($by, $community_id, $grid_id))"
-        for m in sorted(shared)
-    ]
+    ctes = [f"_{macro} AS (SELECT * FROM {call})" for macro, call in sorted(shared.items())]
     union = "\nUNION ALL BY NAME\n".join(parts)
     statement = f"WITH {', '.join(ctes)}\nSELECT * FROM (\n{union}\n)" if ctes else union
     wanted = set(_PARAM_RE.findall(statement))

@@ -50,6 +50,11 @@ _INCREMENTAL_MAX = 50
 # statistics to skip to one community.
 _ROLLUP_FILE_BYTES = 2 << 20
 _ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536)
+# The rollups that connect() loads into memory: the monthly ones (~60 rows per community).
+# The day histograms stay Parquet views: five to ten times larger, they would cost the app
+# hundreds of MB at 1e7 (see docs/benchmarks.md); their files' 64k-row groups let a scan
+# skip to the city's or one community's rows.
+_IN_MEMORY = frozenset({"cases_rollup", "wishes_rollup"})
 
 
 def data_dir() -> Path:
@@ -485,7 +490,8 @@ class Store:
         loaded into the connection (they are small: ~60 rows per community and month, see
         docs/benchmarks.md) from the rollup version that reflects exactly those data
         versions; should there be none (a store written before rollups existed), they are
-        computed from the records. With rollups=False (uploads' look-ups, which read records
+        computed from the records. The day histograms stay views over their Parquet files
+        (see _IN_MEMORY). With rollups=False (uploads' look-ups, which read records
         only) there are no rollups and no metric macros on the connection.
         """
         version = version or self.version()
@@ -500,18 +506,21 @@ class Store:
             for name, keys in tables.items():
                 v = version.of(dataset)
                 files = self._rollup_files(name, v) if v >= 0 else None
-                if files:
-                    source = "read_parquet($files)"
-                else:
+                if not files:
                     if v >= 0:
                         log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
-                    source = f"({_with_city_sql(_build_sql(name, None), keys, sub=True)})"
-                # A table, not a view over Parquet: every page query reads it, and a table
-                # in memory costs no file reads and no footers per query. Rows keep the
-                # order they were written in, by community with the city's together (see
-                # _with_city_sql), so that zone maps skip to the scope's rows.
-                table = f"CREATE TABLE {name} AS SELECT * FROM {source}"
-                con.execute(table, {"files": files} if files else None)  # names from ROLLUPS
+                    rows = _with_city_sql(_build_sql(name, None), keys, sub=True)
+                    view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
+                    con.execute(view)
+                elif name in _IN_MEMORY:
+                    # A table, not a view over Parquet: every page query reads it, and a
+                    # table in memory costs no file reads and no footers per query. Rows
+                    # keep the order they were written in, by community with the city's
+                    # together (see _with_city_sql), so zone maps skip to the scope's rows.
+                    table = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
+                    con.execute(table, {"files": files})  # names from ROLLUPS
+                else:
+                    con.read_parquet(files).create_view(name)
         _load_sql(con, "_rollup_reads.sql")
         return con
 
