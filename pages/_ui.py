@@ -174,23 +174,23 @@ def who() -> Principal:
     return current
 
 
-def gate() -> Principal:
-    """Sign-in page, polite refusal, or the mode banner; stops the run if nobody may read."""
-    current = principal()
-    if current is None:
-        if not st.user.is_logged_in:
-            st.title(tr("login_title"))
-            st.write(tr("login_text"))
-            if st.button(tr("login_button"), type="primary", key="login"):
-                st.login()
-        else:
-            st.title(tr("denied_title"))
-            st.text(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
-            if st.button(tr("logout_button"), key="logout_denied"):
-                st.logout()
-            log.warning("unknown user refused: %s", _claim("email") or _claim("sub"))
-        st.stop()
-    assert current is not None
+def signin_page() -> None:
+    """Drawn instead of every page when nobody may read: the sign-in, or a polite refusal."""
+    if not st.user.is_logged_in:
+        st.title(tr("login_title"))
+        st.write(tr("login_text"))
+        if st.button(tr("login_button"), type="primary", key="login"):
+            st.login()
+        return
+    st.title(tr("denied_title"))
+    st.text(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
+    if st.button(tr("logout_button"), key="logout_denied"):
+        st.logout()
+    log.warning("unknown user refused: %s", _claim("email") or _claim("sub"))
+
+
+def mode_banner(current: Principal) -> None:
+    """Who is reading, in the sidebar; a sign-in is recorded once per session."""
     if not st.session_state.get("_login_audited"):
         st.session_state["_login_audited"] = True
         if auth_configured():
@@ -205,7 +205,6 @@ def gate() -> Principal:
         st.sidebar.info(tr("demo_mode"))
     else:
         st.sidebar.warning(tr("local_mode"))
-    return current
 
 
 def _reader(token: str) -> access.Reader:
@@ -822,6 +821,19 @@ def entrypoint_ran() -> None:
     """Called by app.py before it runs the chosen page."""
     st.session_state["_entrypoint_ran"] = True
     st.session_state["_entrypoint_seen"] = True
+
+
+def leave_legacy_mode() -> None:
+    """First thing app.py does (see _through_entrypoint for the why).
+
+    On a cold start Streamlit runs app.py itself in its legacy mode, where widget ids
+    change after the first run (a click is lost) and the sidebar lists every file in
+    pages/. Leave the mode and, once per session, run again in the normal one.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if not st.session_state.get("_entrypoint_seen"):
+            st.rerun()
 
 
 def _through_entrypoint() -> None:

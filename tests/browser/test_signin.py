@@ -123,12 +123,6 @@ def sign_in(page: Any, app_url: str, idp: str, who: str, *, typed: bool = False)
         page.locator(f'button[name="sub"][value="{who}"]').click()
     page.wait_for_url(f"{app_url}/**", timeout=WAIT_MS)
     settle(page)
-    # Work-around for LEGACY_MODE_BUG (below): the first signed-in session of the process
-    # starts in Streamlit's legacy pages/ mode, so its sidebar widgets (sign-out, language)
-    # change ids after one run and the first click on them is lost. A reload starts a
-    # session that is out of that mode. Remove with the xfail when app.py is fixed.
-    page.reload(wait_until="domcontentloaded")
-    settle(page)
 
 
 def sign_out(page: Any, app_url: str, idp: str, button: str = "logout") -> None:
@@ -156,16 +150,6 @@ def nav_text(page: Any) -> str:
     return text
 
 
-LEGACY_MODE_BUG = (
-    "Streamlit runs an app with a pages/ folder in its legacy multipage mode until the first "
-    "st.navigation call of the process; the login and refusal pages stop before app.py "
-    "calls st.navigation, so until someone signs in, the login page lists every file in "
-    "pages/ (app, admin, ui, upload, ...) in the sidebar, and the first signed-in session's "
-    "sidebar widgets change ids after its first run (the first sign-out click is lost)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=LEGACY_MODE_BUG)
 def test_login_page_lists_no_pages_on_a_fresh_server(
     browser: Any, signin_url: str, artifacts: Path
 ) -> None:
