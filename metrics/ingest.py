@@ -359,7 +359,7 @@ class _Checker:
         if free_text:
             # Stored exactly as written, formula-like prefixes included (export neutralises).
             return pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
-        text = pc.utf8_trim_whitespace(raw if f.type == "text" else pc.utf8_normalize(raw, "NFKC"))
+        text = pc.utf8_trim_whitespace(raw if f.type == "text" else _nfkc(raw))
         empty = pc.equal(text, "")
         if not f.nullable:
             self.flag(empty, f.name, "ingest_required")
@@ -553,6 +553,13 @@ class _Checker:
             "ingest_duplicate_key",
             ({"first": int(first[i]), "fields": label} for i in np.flatnonzero(later)),
         )
+
+
+def _nfkc(text: pa.Array) -> pa.Array:
+    """NFKC-normalised text; a column of plain ASCII (codes, ISO dates) is that already."""
+    if pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        return text
+    return pc.utf8_normalize(text, "NFKC")
 
 
 # -- value parsers: text (trimmed, NFKC, None for empty) → (values, bad mask) ------------
