@@ -690,42 +690,28 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     """The records behind the figures, for the scope and period, a page at a time."""
     spec = DATASETS[dataset]
     st.subheader(tr("records_title", dataset=spec.zh if lang() == "zh" else spec.en))
-    token = version().token
-    frame_total = _records(
-        token, who().key, dataset, f.period.code, f.scope.community_id, f.scope.grid_id, 0, 1
-    )[1]
-    if frame_total == 0:
+    token, key = version().token, who().key
+
+    def fetch(offset: int, limit: int) -> tuple[pd.DataFrame, int]:
+        args = (f.period.code, f.scope.community_id, f.scope.grid_id, offset, limit)
+        result: tuple[pd.DataFrame, int] = _records(token, key, dataset, *args)
+        return result
+
+    total = fetch(0, 1)[1]
+    if total == 0:
         st.info(tr("no_records"))
         return
-    pages = (frame_total - 1) // page_size + 1
+    pages = (total - 1) // page_size + 1
     c1, c2 = st.columns([1, 3])
     page = c1.number_input(
         tr("page_of", pages=pages), min_value=1, max_value=pages, value=1, key=f"page_{dataset}"
     )
-    c2.caption(tr("records_count", count=f"{frame_total:,}"))
-    frame, _ = _records(
-        token,
-        who().key,
-        dataset,
-        f.period.code,
-        f.scope.community_id,
-        f.scope.grid_id,
-        (int(page) - 1) * page_size,
-        page_size,
-    )
+    c2.caption(tr("records_count", count=f"{total:,}"))
+    frame, _ = fetch((int(page) - 1) * page_size, page_size)
     shown = localise_columns(frame, dataset)
     st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
-    if frame_total <= 100_000:
-        full, _ = _records(
-            token,
-            who().key,
-            dataset,
-            f.period.code,
-            f.scope.community_id,
-            f.scope.grid_id,
-            0,
-            frame_total,
-        )
+    if total <= 100_000:  # larger extracts are the CLI's job
+        full, _ = fetch(0, total)
         download_buttons(
             localise_columns(full, dataset), f"{dataset}-{f.period.code}", key=f"rec_{dataset}"
         )
@@ -794,7 +780,7 @@ def table_height(rows: int) -> int:
 # -- a standard page ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class PageSpec:
-    """A page is its metrics and a few declarations; `extra` draws anything particular."""
+    """A page is its metrics and a few declarations; `chart` draws anything particular."""
 
     title_key: str
     intro_key: str
@@ -806,7 +792,7 @@ class PageSpec:
     with_grid: bool = True
     trend_kind: str = "line"
     chart: Callable[[Filters], None] | None = None  # drawn instead of the trend chart
-    extra: Callable[[Filters], None] | None = None
+    breakdowns: tuple[tuple[str, str], ...] = ()  # (column of `dataset`, title key), side by side
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -887,8 +873,12 @@ def render(spec: PageSpec) -> None:
         ranking(spec.ranking, f, sort_by=spec.rank_by, key=spec.title_key)
         for note in spec.notes:
             st.caption(tr(note))
-        if spec.extra is not None:
-            spec.extra(f)
+        if spec.breakdowns and spec.dataset is not None:
+            for col, (column, title_key) in zip(
+                st.columns(len(spec.breakdowns)), spec.breakdowns, strict=True
+            ):
+                with col:
+                    breakdown_chart(spec.dataset, column, f, title_key)
         if spec.dataset is not None:
             records_table(spec.dataset, f)
 

@@ -2,15 +2,6 @@
 
 from pages import _ui
 
-
-def _extra(f: _ui.Filters) -> None:
-    left, right = _ui.st.columns(2)
-    with left:
-        _ui.breakdown_chart("cases", "channel", f, "by_channel")
-    with right:
-        _ui.breakdown_chart("cases", "category", f, "by_category")
-
-
 _ui.render(
     _ui.PageSpec(
         title_key="page_cases",
@@ -36,6 +27,6 @@ _ui.render(
         ),
         rank_by="resolution_rate",
         dataset="cases",
-        extra=_extra,
+        breakdowns=(("channel", "by_channel"), ("category", "by_category")),
     )
 )

@@ -2,15 +2,6 @@
 
 from pages import _ui
 
-
-def _extra(f: _ui.Filters) -> None:
-    left, right = _ui.st.columns(2)
-    with left:
-        _ui.breakdown_chart("property_ratings", "stars", f, "by_stars")
-    with right:
-        _ui.breakdown_chart("property_ratings", "outcome", f, "by_outcome")
-
-
 _ui.render(
     _ui.PageSpec(
         title_key="page_property",
@@ -21,6 +12,6 @@ _ui.render(
         rank_by="mean_stars",
         dataset="property_ratings",
         with_grid=False,
-        extra=_extra,
+        breakdowns=(("stars", "by_stars"), ("outcome", "by_outcome")),
     )
 )

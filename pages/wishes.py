@@ -2,15 +2,6 @@
 
 from pages import _ui
 
-
-def _extra(f: _ui.Filters) -> None:
-    left, right = _ui.st.columns(2)
-    with left:
-        _ui.breakdown_chart("wishes", "claimed_by", f, "by_claimant")
-    with right:
-        _ui.breakdown_chart("wishes", "wish_category", f, "by_wish_category")
-
-
 _ui.render(
     _ui.PageSpec(
         title_key="page_wishes",
@@ -33,6 +24,6 @@ _ui.render(
         ),
         rank_by="fulfillment_rate",
         dataset="wishes",
-        extra=_extra,
+        breakdowns=(("claimed_by", "by_claimant"), ("wish_category", "by_wish_category")),
     )
 )
