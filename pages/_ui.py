@@ -521,6 +521,9 @@ def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
     return "community", community_names(), None
 
 
+CHART_ENDS = 10  # a ranking chart of more than twice this shows the best and the worst
+
+
 def ranking_chart(name: str, f: Filters) -> None:
     """The ranking at a glance: one bar per community (or grid), best first."""
     by, units, cid = _units(f, name)
@@ -529,6 +532,12 @@ def ranking_chart(name: str, f: Filters) -> None:
     ]
     m = catalog.metric(name)
     values = values.sort_values(ascending=m.direction == "down", na_position="last")
+    title = tr("ranking_title", metric=metric_label(name), period=f.period.label(lang()))
+    if len(values) > 2 * CHART_ENDS:
+        # Thousands of communities (a province) make no readable bar chart: show both ends;
+        # the table below has every one.
+        values = pd.concat([values.head(CHART_ENDS), values.tail(CHART_ENDS)])
+        title = tr("ranking_ends", title=title, n=CHART_ENDS)
     scale = 100 if m.format == "pct" else 1
     highlight = f.scope.grid_id or f.scope.community_id
     fig = go.Figure(
@@ -545,7 +554,7 @@ def ranking_chart(name: str, f: Filters) -> None:
     )
     for bound in m.standard.values():
         fig.add_vline(x=bound, line_dash="dash", line_color=PALETTE[0])
-    style(fig, tr("ranking_title", metric=metric_label(name), period=f.period.label(lang())))
+    style(fig, title)
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_xaxes(title_text=metric_unit_title(name))
     fig.update_layout(hovermode="closest", showlegend=False, height=max(380, 60 + 28 * len(values)))

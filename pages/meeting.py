@@ -101,21 +101,25 @@ def _league(data: review.Review, names_only: bool) -> None:
         placeholder="—",
         key="league",
     )
+    bars, title = table, tr("chart_scores")
+    if len(table) > 2 * _ui.CHART_ENDS:  # many communities: the best and the worst
+        bars = pd.concat([table.head(_ui.CHART_ENDS), table.tail(_ui.CHART_ENDS)])
+        title = tr("ranking_ends", title=title, n=_ui.CHART_ENDS)
     fig = go.Figure(
         go.Bar(
-            x=table["score"],
-            y=[_ui.plot_text(n) for n in table["community"]],
+            x=bars["score"],
+            y=[_ui.plot_text(n) for n in bars["community"]],
             orientation="h",
-            marker_color=[targets.COLOURS.get(_band(s), "#1565c0") for s in table["score"]],
-            text=[f"{s:.1f}" for s in table["score"]],
+            marker_color=[targets.COLOURS.get(_band(s), "#1565c0") for s in bars["score"]],
+            text=[f"{s:.1f}" for s in bars["score"]],
             textposition="inside",
             textangle=0,
         )
     )
-    _ui.style(fig, tr("chart_scores"))
+    _ui.style(fig, title)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
-    fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(table))
+    fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(bars))
     st.plotly_chart(fig, config={"displaylogo": False})
     if names_only:
         return
