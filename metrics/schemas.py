@@ -218,7 +218,3 @@ def stars_for(total_score: float) -> int:
         if total_score >= lower:
             return stars
     return 1
-
-
-def quarter_of(month: int) -> int:
-    return (month - 1) // 3 + 1
