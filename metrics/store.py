@@ -549,8 +549,7 @@ class Store:
         else:
             # A real (empty) table, not con.register: registered objects are not seen
             # by the con.cursor() that catalog.evaluate queries through.
-            columns = ", ".join(f"{f.name} {_duck_type(f.type)}" for f in spec.fields)
-            con.execute(f"CREATE TABLE {name} ({columns})")
+            con.from_arrow(spec.arrow_schema.empty_table()).create(name)
 
 
 def _load_sql(con: duckdb.DuckDBPyConnection, *files: str) -> None:
