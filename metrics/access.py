@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 ROLES_TABLE = "_roles"
 AUDIT_TABLE = "_audit"
+# What a clerk may see of the city-wide league table (names and scores only).
+LEAGUE_PUBLIC = ("rank", "rank_change", "community_id", "community", "score")
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Clerks may see the city-wide ranking of communities: names and scores only.
     "clerks_see_ranking": True,
@@ -255,3 +257,12 @@ class Reader:
         return self.principal.can("view_city") or bool(
             self.principal.settings.get("clerks_see_ranking")
         )
+
+    def league(self, table: pd.DataFrame) -> pd.DataFrame:
+        """A review's league table as this principal may see it: whole for those who see
+        the city; names and scores only for clerks when the setting allows; else nothing."""
+        if self.principal.can("view_city"):
+            return table
+        if not self.may_see_ranking():
+            raise AccessDenied("access_denied_action", action="view_city")
+        return table[[c for c in LEAGUE_PUBLIC if c in table.columns]].copy()

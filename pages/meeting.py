@@ -72,7 +72,7 @@ def _value(value: Any) -> float | None:
 
 def _league(data: review.Review, names_only: bool) -> None:
     st.subheader(tr("sec_league"))
-    table = data.league
+    table = access.Reader(_ui.con(), _ui.who()).league(data.league)
     shown = pd.DataFrame(
         {
             tr("col_rank"): table["rank"],
@@ -227,8 +227,7 @@ def _report(data: review.Review, token: str) -> None:
 
 def page() -> None:
     me = _ui.who()
-    reader_may_rank = access.Reader(_ui.con(), me).may_see_ranking()
-    if not (me.can("view_city") or reader_may_rank):
+    if not access.Reader(_ui.con(), me).may_see_ranking():
         access.require(me, "view_city")
     names_only = not me.can("view_city")
     _ui.header("page_meeting", "intro_meeting")

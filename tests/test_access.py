@@ -273,3 +273,29 @@ def test_the_cli_scopes_a_clerk(roles_store: Store) -> None:
         roles_store, "--as-user", "nobody@x", "summary", "--from", "2025-09", "--to", "2025-09"
     )
     assert stranger.returncode == 2
+
+
+def test_a_clerk_gets_the_league_as_names_and_scores_only(roles_store: Store) -> None:
+    import pandas as pd
+
+    league = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "rank_change": [0, 1],
+            "community_id": ["QTX01", "QTX02"],
+            "community": ["北苑社区", "南苑社区"],
+            "score": [95.0, 80.0],
+            "resolution_rate": [1.0, 0.9],
+            "resolution_rate_status": ["green", "amber"],
+        }
+    )
+    clerk = access.resolve(roles_store, CLERK)
+    assert clerk is not None
+    shown = Reader(roles_store.connect(), clerk).league(league)
+    assert list(shown.columns) == ["rank", "rank_change", "community_id", "community", "score"]
+    leader = access.resolve(roles_store, LEADER)
+    assert leader is not None
+    assert Reader(roles_store.connect(), leader).league(league).equals(league)
+    closed = Principal(CLERK, "clerk", "QTX01", settings={"clerks_see_ranking": False})
+    with pytest.raises(AccessDenied):
+        Reader(roles_store.connect(), closed).league(league)
