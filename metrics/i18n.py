@@ -29,6 +29,14 @@ def t(key: str, lang: str = "zh", **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def value_label(value: object, lang: str = "zh") -> str:
+    """A value from the contract's allowed lists (板凳会, 已化解, …) in the reader's language;
+    anything else (names, free text) as it is."""
+    text = "" if value is None else str(value)
+    entry = messages().get(f"value_{text}")
+    return (entry.get(lang) or text) if entry else text
+
+
 def fmt_number(value: float | None, kind: str = "int", lang: str = "zh") -> str:
     """A metric value as the reader expects it; '—' where there is none."""
     if value is None:

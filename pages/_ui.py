@@ -25,7 +25,7 @@ from metrics import access, catalog, demo, queries, targets
 from metrics.access import Principal
 from metrics.catalog import Scope
 from metrics.export import to_csv_bytes, to_xlsx_bytes
-from metrics.i18n import fmt_change, fmt_number, t
+from metrics.i18n import fmt_change, fmt_number, t, value_label
 from metrics.periods import KINDS, Period, add_months, periods_between
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
@@ -679,7 +679,9 @@ def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> No
         return
     if column == "stars":  # five to one, not by count
         frame = frame.sort_values("value", ascending=False, key=lambda v: v.astype(int))
-    labels = [f"{v}★" if column == "stars" else plot_text(v) for v in frame["value"]]
+    labels = [
+        f"{v}★" if column == "stars" else plot_text(value_label(v, lang())) for v in frame["value"]
+    ]
     fig = go.Figure(
         go.Bar(
             x=frame["count"],
@@ -751,6 +753,8 @@ def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
             continue
         if fld.type in ("date", "month"):
             frame[fld.name] = pd.to_datetime(frame[fld.name]).dt.date
+        elif fld.allowed:  # the contract's fixed values, in the reader's language
+            frame[fld.name] = [value_label(v, lang()) if v else "" for v in frame[fld.name]]
         elif fld.type in ("text", "code", "quarter"):
             frame[fld.name] = frame[fld.name].fillna("")  # an empty cell, not "None"
     names = {

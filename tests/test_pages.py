@@ -217,3 +217,12 @@ def test_upload_page_previews_and_commits(data_dir: Path) -> None:
     assert sorted(rows) == [("C07", "补记调解结果"), ("C20", None)]
     history = at.dataframe[-1].value
     assert list(history["文件名"]) == ["11月台账.csv"]
+
+
+def test_english_readers_see_the_contract_values_in_english(data_dir: Path) -> None:
+    # QTX01's September cases: C03 resolved, C04 not resolved, C05 open.
+    at = run_page("cases", "en", period="2025-09", community="QTX01")
+    records = at.dataframe[-1].value
+    assert sorted(records["Status"]) == ["Not resolved", "Open", "Resolved"]
+    chinese = run_page("cases", "zh", period="2025-09", community="QTX01").dataframe[-1].value
+    assert sorted(chinese["状态"]) == ["办理中", "已化解", "未化解"]
