@@ -744,6 +744,13 @@ def _records(  # type: ignore[no-untyped-def]
     )
 
 
+def labelled(frame: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """The columns named in `headers` (column -> message key), in that order, each headed
+    in the reader's language; columns the frame lacks are left out."""
+    present = [c for c in headers if c in frame.columns]
+    return frame[present].rename(columns={c: tr(headers[c]) for c in present})
+
+
 def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Contract headers in the reader's language; dates as dates, not midnight timestamps."""
     spec = DATASETS[dataset]

@@ -55,12 +55,9 @@ def _targets_tab() -> None:
         frame = pd.DataFrame(history)
         frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
         st.dataframe(
-            frame.rename(
-                columns={
-                    "version": tr("upload_version"),
-                    "committed_at": tr("upload_time"),
-                    "user": tr("upload_user"),
-                }
+            _ui.labelled(
+                frame,
+                {"version": "upload_version", "committed_at": "upload_time", "user": "upload_user"},
             ),
             hide_index=True,
             placeholder="—",
@@ -119,15 +116,16 @@ def _audit_tab() -> None:
         return
     frame["at"] = [_ui.local_time(t) for t in frame["at"]]
     st.dataframe(
-        frame.rename(
-            columns={
-                "at": tr("upload_time"),
-                "user": tr("admin_user"),
-                "role": tr("admin_role"),
-                "community_id": tr("community"),
-                "action": tr("admin_action"),
-                "detail": tr("col_detail"),
-            }
+        _ui.labelled(
+            frame,
+            {
+                "at": "upload_time",
+                "user": "admin_user",
+                "role": "admin_role",
+                "community_id": "community",
+                "action": "admin_action",
+                "detail": "col_detail",
+            },
         ),
         hide_index=True,
         placeholder="—",

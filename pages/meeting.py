@@ -150,16 +150,17 @@ def _followups(data: review.Review) -> None:
     if frame.empty:
         st.success(tr("no_followups"))
         return
-    shown = pd.DataFrame(
+    shown = _ui.labelled(
+        frame,
         {
-            tr("col_kind"): frame["kind_label"],
-            tr("col_community"): frame["community"],
-            tr("col_owner"): frame["owner"],
-            tr("col_item"): frame["item"],
-            tr("col_detail"): frame["detail"],
-            tr("col_since"): frame["since"],
-            tr("col_age"): frame["age_days"],
-        }
+            "kind_label": "col_kind",
+            "community": "col_community",
+            "owner": "col_owner",
+            "item": "col_item",
+            "detail": "col_detail",
+            "since": "col_since",
+            "age_days": "col_age",
+        },
     )
     st.dataframe(shown, hide_index=True, placeholder="—", key="followups")
     _ui.download_buttons(shown, f"followups-{data.period.code}", key="followups")
@@ -179,18 +180,19 @@ def _submissions(data: review.Review) -> None:
     grid.columns.name = None
     st.dataframe(grid, placeholder="—", key="submissions")
     with st.expander(tr("submission_details")):
-        detail = pd.DataFrame(
+        detail = _ui.labelled(
+            frame,
             {
-                tr("col_community"): frame["community"],
-                tr("col_dataset"): frame["dataset_label"],
-                tr("col_reporting"): frame["reporting"],
-                tr("col_deadline"): frame["deadline"],
-                tr("col_status"): frame["cue"],
-                tr("col_submitted_at"): frame["submitted_at"],
-                tr("col_store_version"): frame["version"],
-                tr("col_user"): frame["user"],
-                tr("col_note"): frame["note"],
-            }
+                "community": "col_community",
+                "dataset_label": "col_dataset",
+                "reporting": "col_reporting",
+                "deadline": "col_deadline",
+                "cue": "col_status",
+                "submitted_at": "col_submitted_at",
+                "version": "col_store_version",
+                "user": "col_user",
+                "note": "col_note",
+            },
         )
         st.dataframe(detail, hide_index=True, placeholder="—", key="submission_details")
 

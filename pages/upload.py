@@ -195,18 +195,18 @@ def _history(dataset: str, community: str) -> None:
         return
     frame = pd.DataFrame(entries)
     frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
-    columns = {
-        "version": tr("upload_version"),
-        "committed_at": tr("upload_time"),
-        "user": tr("upload_user"),
-        "file_name": tr("upload_file_name"),
-        "period": tr("upload_period"),
-        "rows_new": tr("upload_new"),
-        "rows_changed": tr("upload_changed"),
-        "rows_deleted": tr("upload_deleted"),
-        "file_sha256": "SHA-256",
+    headers = {
+        "version": "upload_version",
+        "committed_at": "upload_time",
+        "user": "upload_user",
+        "file_name": "upload_file_name",
+        "period": "upload_period",
+        "rows_new": "upload_new",
+        "rows_changed": "upload_changed",
+        "rows_deleted": "upload_deleted",
+        "file_sha256": "col_sha256",
     }
-    shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
+    shown = _ui.labelled(frame, headers)
     st.dataframe(shown, hide_index=True, placeholder="—", key="upload_history_table")
     _rollback(dataset)
 
