@@ -111,17 +111,24 @@ def url(app_url: str, path: str, lang: str) -> str:
     return f"{app_url}{path}" + ("?lang=en" if lang == "en" else "")
 
 
-def wait_for_app(page: Any) -> None:
-    """Until the script run is over and stays over: a query-parameter rerun may follow."""
+def wait_for_app(page: Any, charts: bool = False) -> None:
+    """Until the script run is over and stays over: a query-parameter rerun may follow.
+
+    With `charts`, also until at least one Plotly chart is on the page and every chart has
+    its marks: Streamlit loads the Plotly component lazily and Plotly draws after the run
+    ends, so on a slow machine the first chart can appear seconds after the script stops.
+    """
     for _ in range(2):
         page.wait_for_function(APP_IDLE, timeout=RUN_SECONDS * 1000)
         page.wait_for_timeout(500)
-    # Plotly draws after the run ends; give every chart a moment to get its marks.
+    drawn = f"() => {{ const m = ({CHART_MARKS})(); return m.length > 0 && m.every(n => n > 0); }}"
     try:
         page.wait_for_function(
-            f"() => ({CHART_MARKS})().every(n => n > 0)", timeout=5_000, polling=200
+            drawn if charts else f"() => ({CHART_MARKS})().every(n => n > 0)",
+            timeout=20_000 if charts else 5_000,
+            polling=200,
         )
-    except PlaywrightTimeout:  # an empty chart is reported by the test, with the rest
+    except PlaywrightTimeout:  # a missing or empty chart is reported by the test, with the rest
         return
 
 
@@ -149,7 +156,7 @@ def english_texts(page: Any) -> list[str]:
 
 def open_page(page: Any, app_url: str, artifacts: Path, name: str, lang: str) -> None:
     page.goto(url(app_url, PAGES[name][0], lang), wait_until="domcontentloaded")
-    wait_for_app(page)
+    wait_for_app(page, charts=name in DASHBOARDS)
     screenshot(page, artifacts / f"{name}-{lang}.png")
 
 
