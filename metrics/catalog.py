@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 
-from metrics.periods import Period
+from metrics.periods import Period, add_months, month_end
+from metrics.schemas import DATASETS
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -145,6 +148,93 @@ def _query_sql(name: str, by: By, scope: Scope, shared: dict[str, str]) -> str:
     return _ROLLUP_READ_RE.sub(twin, sql)
 
 
+_TABLE_READ_RE = re.compile(r"\b(?:FROM|JOIN)\s+([a-z_]+)", re.IGNORECASE)
+
+
+@functools.cache
+def precomputed(name: str) -> bool:
+    """Whether the store keeps the metric's value per community and standard period
+    (metrics/period_values.py): it reads the rollups and no dataset's records."""
+    code = re.sub(r"--[^\n]*", "", metric(name).sql)
+    reads = set(_TABLE_READ_RE.findall(code))
+    return bool(_ROLLUP_READ_RE.search(code)) and not reads & set(DATASETS)
+
+
+_MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
+def _standard_periods(
+    date_from: dt.date, date_to: dt.date, bucket: Bucket
+) -> tuple[str, dt.date, dt.date] | None:
+    """(kind, first period_start, last period_start) when the query's buckets are standard
+    periods, each whole: what the table of period values holds. None otherwise."""
+    if date_from.day != 1 or date_to != month_end(date_to.year, date_to.month):
+        return None
+    months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+    if bucket == "all":
+        kind = next((k for k, n in _MONTHS_IN.items() if n == months), None)
+        if kind is None:
+            return None
+        step = months
+    else:
+        kind, step = bucket, _MONTHS_IN[bucket]
+        if months % step:
+            return None
+    if (date_from.month - 1) % step:
+        return None  # a quarter starts in Jan, Apr, Jul or Oct; a half in Jan or Jul
+    return kind, date_from, add_months(date_to, 1 - step)
+
+
+def _lookup(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    periods: tuple[str, dt.date, dt.date],
+    scope: Scope,
+    by: By,
+) -> dict[str, pd.DataFrame] | None:
+    """The metrics' rows from the table of period values, as their SQL would give them
+    (rows with no value left out); None when the connection's table does not cover them."""
+    kind, first, last = periods
+    try:
+        covered = con.cursor().execute(
+            "SELECT count(*) FROM period_values_cover WHERE $first >= first AND $last <= last",
+            {"first": first, "last": last},
+        )
+        row = covered.fetchone()
+    except duckdb.CatalogException:  # a connection without rollups
+        return None
+    if not row or not row[0]:
+        return None
+    # The scope's total rows (unit_id NULL), and each community's own when by community.
+    branches = [
+        "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names) FROM period_values"
+        " WHERE kind = $kind AND period_start BETWEEN $first AND $last"
+        + (" AND community_id = $community" if scope.community_id else " AND community_id IS NULL")
+    ]
+    if by == "community":
+        branches.append(
+            "SELECT period_start, community_id AS unit_id, COLUMNS($names) FROM period_values"
+            " WHERE kind = $kind AND period_start BETWEEN $first AND $last"
+            + (
+                " AND community_id = $community"
+                if scope.community_id
+                else " AND community_id IS NOT NULL"
+            )
+        )
+    params: dict[str, Any] = {"kind": kind, "first": first, "last": last, "names": names}
+    if scope.community_id:
+        params["community"] = scope.community_id
+    frame = con.cursor().execute(" UNION ALL ".join(branches), params).df()
+    keys = frame[["period_start", "unit_id"]]
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        value = frame[name].to_numpy(dtype="float64")
+        keep = ~np.isnan(value)
+        rows = keys if keep.all() else keys.loc[keep].reset_index(drop=True)
+        out[name] = rows.assign(value=value[keep])
+    return out
+
+
 def _twin(by: By, scope: Scope) -> str:
     return "_stored" if by in ("community", "total") and scope.grid_id is None else "_records"
 
@@ -158,8 +248,13 @@ def evaluate_many(
     *,
     bucket: Bucket = "all",
     by: By = "community",
+    lookup: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Several metrics at once, in one DuckDB query: for each, what `evaluate` gives.
+
+    Metrics the store keeps per standard period (`precomputed`) are looked up instead when
+    the buckets are standard periods of the city or a community (metrics/period_values.py);
+    `lookup=False` always runs their SQL (which is how that table is filled).
 
     Each metric's own SQL runs unchanged as one branch of a UNION ALL BY NAME, its value in
     a column of its own (so each keeps its own type until it becomes float64, as alone).
@@ -169,6 +264,37 @@ def evaluate_many(
     unique = list(dict.fromkeys(names))
     if not unique:
         return {}
+    found: dict[str, pd.DataFrame] = {}
+    stored = [n for n in unique if precomputed(n)] if lookup else []
+    periods = _standard_periods(date_from, date_to, bucket)
+    if stored and periods and scope.grid_id is None and by in ("community", "total"):
+        found = _lookup(con, stored, periods, scope, by) or {}
+    unique = [n for n in unique if n not in found]
+    if not unique:
+        return found
+    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by)
+    # A cursor per call: the connection may be shared by Streamlit's session threads.
+    frame = con.cursor().execute(statement, params).df()
+    which = frame["_m"].to_numpy()
+    keys = frame[["period_start", "unit_id"]]
+    out: dict[str, pd.DataFrame] = {}
+    for i, name in enumerate(unique):
+        mine = which == i
+        rows = keys.loc[mine].reset_index(drop=True)
+        out[name] = rows.assign(value=frame[f"_v{i}"].astype("float64").to_numpy()[mine])
+    return {**found, **out}
+
+
+def _union_sql(
+    names: list[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    scope: Scope,
+    bucket: Bucket,
+    by: By,
+) -> tuple[str, dict[str, Any]]:
+    """The metrics' SQL as one statement: rows (_m, period_start, unit_id, _v<i>), the value
+    of metric i in column _v<i> and its position in _m; and the parameters it takes."""
     values: dict[str, Any] = {
         "date_from": date_from,
         "date_to": date_to,
@@ -179,7 +305,7 @@ def evaluate_many(
     }
     parts: list[str] = []
     shared: dict[str, str] = {}
-    for i, name in enumerate(unique):
+    for i, name in enumerate(names):
         sql = _query_sql(name, by, scope, shared)
         # Only the position i is spliced in; metric names and SQL come from the catalog.
         parts.append(f"SELECT {i} AS _m, period_start, unit_id, value AS _v{i} FROM (\n{sql}\n)")
@@ -187,17 +313,30 @@ def evaluate_many(
     union = "\nUNION ALL BY NAME\n".join(parts)
     statement = f"WITH {', '.join(ctes)}\nSELECT * FROM (\n{union}\n)" if ctes else union
     wanted = set(_PARAM_RE.findall(statement))
-    params = {k: values[k] for k in wanted}
-    # A cursor per call: the connection may be shared by Streamlit's session threads.
-    frame = con.cursor().execute(statement, params).df()
-    which = frame["_m"].to_numpy()
-    out: dict[str, pd.DataFrame] = {}
-    for i, name in enumerate(unique):
-        rows = frame.loc[which == i, ["period_start", "unit_id", f"_v{i}"]]
-        rows = rows.rename(columns={f"_v{i}": "value"}).reset_index(drop=True)
-        rows["value"] = rows["value"].astype("float64")
-        out[name] = rows
-    return out
+    return statement, {k: values[k] for k in wanted}
+
+
+def evaluate_wide(
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    date_from: dt.date,
+    date_to: dt.date,
+    scope: Scope = CITY,
+    *,
+    bucket: Bucket = "all",
+    by: By = "community",
+) -> pa.Table:
+    """The metrics' SQL (never a look-up) as one row per (period_start, unit_id) with a
+    DOUBLE column per metric, NULL where the metric gave no row: how the table of period
+    values is filled (metrics/period_values.py), in one query and no pandas."""
+    unique = list(dict.fromkeys(names))
+    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by)
+    # Each metric gives at most one row per period and unit, so max() picks its value.
+    # Column names are the catalog's metric names, never input.
+    columns = ", ".join(f'max(_v{i})::DOUBLE AS "{name}"' for i, name in enumerate(unique))
+    wide = f"SELECT period_start, unit_id, {columns} FROM (\n{statement}\n) GROUP BY ALL"
+    table: pa.Table = con.cursor().sql(wide, params=params).to_arrow_table()
+    return table
 
 
 def totals(
@@ -207,10 +346,19 @@ def totals(
     frames = evaluate_many(con, names, period.start, period.end, scope, by="total")
     out: dict[str, float | None] = {}
     for name in names:
-        frame = frames[name]
-        total = frame.loc[frame["unit_id"].isna(), "value"]
-        out[name] = _clean(total.iloc[0]) if len(total) else _empty(name)
+        total = _total_rows(frames[name])
+        out[name] = _clean(total[0][1]) if total else _empty(name)
     return out
+
+
+def _total_rows(frame: pd.DataFrame) -> list[tuple[dt.date, float]]:
+    """The (period_start, value) of a metric's total rows (unit_id NULL), as plain values:
+    a page's KPI cards and trend then cost microseconds of pandas, not milliseconds."""
+    unit = frame["unit_id"].to_numpy()
+    mask = pd.isna(unit)
+    starts = frame["period_start"].to_numpy()[mask]
+    days: list[dt.date] = starts.astype("datetime64[D]").astype(object).tolist()
+    return list(zip(days, frame["value"].to_numpy()[mask].tolist(), strict=True))
 
 
 def by_unit(
@@ -222,16 +370,27 @@ def by_unit(
     by: By = "community",
 ) -> pd.DataFrame:
     """A unit × metric table over the period (the ranking table); index is `units`."""
-    table = pd.DataFrame(index=pd.Index(units, name="unit_id"))
+    index = pd.Index(units, name="unit_id")
     frames = evaluate_many(con, names, period.start, period.end, scope, by=by)
+    columns: dict[str, np.ndarray] = {}
+    # Where each of `units` is in a frame's rows: the same for most metrics of a page (the
+    # looked-up ones share their rows), so found once and reused while the rows are equal.
+    seen: tuple[Any, np.ndarray] | None = None
     for name in names:
         frame = frames[name]
-        values = frame.dropna(subset=["unit_id"]).set_index("unit_id")["value"]
-        column = values.reindex(units)
+        unit = frame["unit_id"].array
+        if seen is None or not (len(seen[0]) == len(unit) and seen[0].equals(unit)):
+            ids = unit.to_numpy()
+            known = np.flatnonzero(~pd.isna(ids))
+            found = pd.Index(ids[known]).get_indexer(index)  # -1: the unit has no row
+            seen = (unit, np.where(found >= 0, known[found], -1) if len(known) else found)
+        position = seen[1]
+        values = np.append(frame["value"].to_numpy(dtype="float64"), np.nan)
+        column = values[position]  # position -1 is the NaN appended
         if metric(name).additive:
-            column = column.fillna(0.0)
-        table[name] = column
-    return table
+            column = np.nan_to_num(column, nan=0.0)
+        columns[name] = column
+    return pd.DataFrame(columns, index=index, columns=list(dict.fromkeys(names)))
 
 
 def trend(
@@ -245,19 +404,14 @@ def trend(
     starts = [p.date() for p in pd.date_range(period.start, period.end, freq="MS")]
     step = {"month": 1, "quarter": 3, "half": 6, "year": 12}.get(bucket, 1)
     index = pd.Index(starts[::step], name="period_start")
-    table = pd.DataFrame(index=index)
     frames = evaluate_many(con, names, period.start, period.end, scope, bucket=bucket, by="total")
+    columns: dict[str, list[float]] = {}
     for name in names:
-        frame = frames[name]
-        values = frame[frame["unit_id"].isna()].set_index("period_start")["value"]
-        # DuckDB gives datetime64; match the date objects of `index` exactly (pandas 4 will
-        # no longer treat the two as equal, and every bucket would come out empty).
-        values.index = pd.to_datetime(values.index).date
-        column = values.reindex(index)
-        if metric(name).additive:
-            column = column.fillna(0.0)
-        table[name] = column
-    return table
+        # DuckDB gives datetime64; keyed by date objects to match `index` exactly.
+        values = dict(_total_rows(frames[name]))
+        empty = 0.0 if metric(name).additive else float("nan")
+        columns[name] = [float(v) if (v := values.get(day)) is not None else empty for day in index]
+    return pd.DataFrame(columns, index=index, columns=list(dict.fromkeys(names)))
 
 
 def _clean(value: Any) -> float | None:

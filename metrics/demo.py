@@ -416,8 +416,10 @@ def write(store: Store) -> dict[str, int]:
                 name,
                 pa.Table.from_pandas(frame, preserve_index=False),
                 meta={"user": "demo", "source": "python -m metrics demo"},
+                refresh=False,
             )
             counts[name] = len(frame)
+        store.refresh_all()
         store.mark_demo(
             {
                 "seed": SEED,

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from metrics import period_values
 from metrics.schemas import CODE_PATTERN, DATASETS, Dataset
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,18 @@ _ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536)
 # The day histograms stay Parquet views: five to ten times larger, they would cost the app
 # hundreds of MB at 1e7 (see docs/benchmarks.md); their files' 64k-row groups let a scan
 # skip to the city's or one community's rows.
+# Up to this many rows in all; past it (10^8 records: ~6.6 million monthly rows, ~1 GB in
+# memory) they stay Parquet views too, so that the app keeps within its memory budget.
 _IN_MEMORY = frozenset({"cases_rollup", "wishes_rollup"})
+_IN_MEMORY_ROWS = 2_000_000
+# The metric values per community and standard period (metrics/period_values.py), kept
+# beside the rollups; each version records the data versions it reflects (REFLECTS, as
+# "cases=5;wishes=3") and the years it covers (COVERS, "2021-01-01..2026-12-31").
+PERIOD_VALUES = "period_values"
+PERIOD_DATASETS = ("cases", "wishes")
+COVERS = META_PREFIX + "covers"
+# A full build of the period values reads this many communities' rollups at a time.
+_BUILD_COMMUNITIES = 4_000
 
 
 def data_dir() -> Path:
@@ -140,9 +152,18 @@ class Store:
 
     # -- writes ------------------------------------------------------------------------
     def replace_all(
-        self, dataset: str, table: pa.Table, meta: Mapping[str, str] | None = None
+        self,
+        dataset: str,
+        table: pa.Table,
+        meta: Mapping[str, str] | None = None,
+        *,
+        refresh: bool = True,
     ) -> int:
-        """Overwrite the whole table in one commit; returns the new table version."""
+        """Overwrite the whole table in one commit; returns the new table version.
+
+        With refresh=False (loading several tables at once, then `refresh_all`) the rollups
+        are left behind as in `append`.
+        """
         data = conform(DATASETS[dataset], table)
         write_deltalake(
             str(self.table_path(dataset)),
@@ -151,8 +172,15 @@ class Store:
             schema_mode="overwrite",
             commit_properties=_commit_properties(meta),
         )
-        self.refresh_rollups(dataset)
+        if refresh:
+            self.refresh_rollups(dataset)
         return self._version_of(dataset)
+
+    def refresh_all(self) -> None:
+        """Every dataset's rollups, then the period values once (after a bulk load)."""
+        for dataset in DATASETS:
+            self.refresh_rollups(dataset, period_table=False)
+        self.refresh_period_values()
 
     def append(
         self,
@@ -364,7 +392,12 @@ class Store:
         return None
 
     def refresh_rollups(
-        self, dataset: str, communities: list[str] | None = None, *, since: int | None = None
+        self,
+        dataset: str,
+        communities: list[str] | None = None,
+        *,
+        since: int | None = None,
+        period_table: bool = True,
     ) -> None:
         """Bring a dataset's rollups up to its data, in one commit per rollup table.
 
@@ -398,6 +431,9 @@ class Store:
                         self._rebuild(con, name, keys, target)
             finally:
                 con.close()
+        if dataset in PERIOD_DATASETS and period_table:
+            change = (dataset, target, communities) if incremental and communities else None
+            self.refresh_period_values(change)
 
     def _rebuild(
         self, con: duckdb.DuckDBPyConnection, name: str, keys: tuple[str, ...], v: int
@@ -470,6 +506,124 @@ class Store:
             commit_properties=_commit_properties({"reflects": str(v)}),
         )
 
+    # -- period values -------------------------------------------------------------------
+    def _period_reflects(self, version: StoreVersion) -> str:
+        return ";".join(f"{d}={version.of(d)}" for d in PERIOD_DATASETS)
+
+    def _period_values_at(self, version: StoreVersion) -> tuple[list[str], str] | None:
+        """The files and cover of the period-values version reflecting `version`, if any."""
+        path = self.rollup_path(PERIOD_VALUES)
+        if not (path / "_delta_log").is_dir():
+            return None
+        wanted = self._period_reflects(version)
+        table = DeltaTable(str(path))
+        for entry in table.history(limit=100):
+            if entry.get(REFLECTS) == wanted and entry.get(COVERS):
+                files = DeltaTable(str(path), version=entry["version"]).file_uris()
+                return files, str(entry[COVERS])
+        return None
+
+    def refresh_period_values(self, change: tuple[str, int, list[str]] | None = None) -> None:
+        """Bring the table of period values up to the rollups, in one commit.
+
+        `change` is (dataset, version, communities): the commit that made that version
+        touched only those communities. When the table reflects the store exactly but for
+        that commit, and still covers the data's years, only those communities' rows and
+        the city's are recomputed; otherwise the whole table is rebuilt, a run of
+        communities at a time. Skipped while a dataset with records has no rollups yet (a
+        bulk load builds them one dataset after the other).
+        """
+        with self.lock("rollup-period-values"):
+            version = self.version()
+            present = [d for d in PERIOD_DATASETS if version.of(d) >= 0]
+            if not present or any(self.rollups_reflect(d) is None for d in present):
+                return
+            if self._period_values_at(version) is not None:
+                return
+            con = self.connect(version, period_table=False)
+            try:
+                months = period_values.data_months(con)
+                if months is None:
+                    return
+                span = period_values.cover(*months)
+                covers = f"{span[0]}..{span[1]}"
+                previous = self._period_values_behind(version, change)
+                if change is not None and previous == covers:
+                    communities = change[2]
+                    data = pa.concat_tables(
+                        [
+                            period_values.community_rows(con, communities, span),
+                            period_values.city_rows(con, span),
+                        ]
+                    )
+                    literals = ", ".join(sql_code(c) for c in communities)
+                    predicate = f"community_id IS NULL OR community_id IN ({literals})"
+                    self._write_period_values(data, version, covers, predicate)
+                    return
+                communities_in = self._rollup_communities(con)
+                if len(communities_in) <= _BUILD_COMMUNITIES:
+                    data = period_values.every_rows(con, span, len(communities_in))
+                    self._write_period_values(data, version, covers, None)
+                    return
+                parts = [period_values.city_rows(con, span)]
+            finally:
+                con.close()
+            for i in range(0, len(communities_in), _BUILD_COMMUNITIES):
+                run = communities_in[i : i + _BUILD_COMMUNITIES]
+                con = self.connect(version, period_table=False, communities=(run[0], run[-1]))
+                try:
+                    parts.append(period_values.every_rows(con, span, len(run)))
+                finally:
+                    con.close()
+            self._write_period_values(pa.concat_tables(parts), version, covers, None)
+
+    @staticmethod
+    def _rollup_communities(con: duckdb.DuckDBPyConnection) -> list[str]:
+        rows = con.execute(
+            "SELECT DISTINCT community_id FROM ("
+            " SELECT community_id FROM cases_rollup UNION ALL"
+            " SELECT community_id FROM wishes_rollup)"
+            " WHERE community_id IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _period_values_behind(
+        self, version: StoreVersion, change: tuple[str, int, list[str]] | None
+    ) -> str | None:
+        """The cover of the newest period-values version if it reflects `version` but for
+        the one commit `change` names; None otherwise."""
+        path = self.rollup_path(PERIOD_VALUES)
+        if change is None or not (path / "_delta_log").is_dir():
+            return None
+        dataset, target, _ = change
+        if version.of(dataset) != target:
+            return None
+        last = DeltaTable(str(path)).history(limit=1)[0]
+        expected = {d: version.of(d) - (d == dataset) for d in PERIOD_DATASETS}
+        if last.get(REFLECTS) != ";".join(f"{d}={v}" for d, v in expected.items()):
+            return None
+        covers = last.get(COVERS)
+        return str(covers) if covers else None
+
+    def _write_period_values(
+        self, data: pa.Table, version: StoreVersion, covers: str, predicate: str | None
+    ) -> None:
+        meta = {"reflects": self._period_reflects(version), "covers": covers}
+        # By kind, then community with the city last, so that the statistics of each row
+        # group skip to the city's or one community's rows.
+        data = data.sort_by([("kind", "ascending"), ("community_id", "ascending")])
+        write_deltalake(
+            str(self.rollup_path(PERIOD_VALUES)),
+            data,
+            mode="overwrite",
+            predicate=predicate,
+            schema_mode=None if predicate else "overwrite",
+            partition_by=["kind"],
+            target_file_size=_ROLLUP_FILE_BYTES,
+            writer_properties=_ROLLUP_WRITER,
+            commit_properties=_commit_properties(meta),
+        )
+
     def _version_of(self, dataset: str) -> int:
         table = self._table(dataset)
         assert table is not None
@@ -481,18 +635,27 @@ class Store:
         return table.file_uris() if table is not None else []
 
     def connect(
-        self, version: StoreVersion | None = None, *, rollups: bool = True
+        self,
+        version: StoreVersion | None = None,
+        *,
+        rollups: bool = True,
+        period_table: bool = True,
+        communities: tuple[str, str] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per dataset, pinned to `version`.
 
         Views read the Parquet files of that table version only, so a commit that lands
-        while a page is drawing is not seen until the next `connect`. The rollup tables are
-        loaded into the connection (they are small: ~60 rows per community and month, see
-        docs/benchmarks.md) from the rollup version that reflects exactly those data
-        versions; should there be none (a store written before rollups existed), they are
-        computed from the records. The day histograms stay views over their Parquet files
-        (see _IN_MEMORY). With rollups=False (uploads' look-ups, which read records
-        only) there are no rollups and no metric macros on the connection.
+        while a page is drawing is not seen until the next `connect`. The rollups are read
+        from the rollup version that reflects exactly those data versions; should there be
+        none (a store written before rollups existed), they are computed from the records.
+        The monthly rollups are loaded into the connection while they are small (see
+        _IN_MEMORY); the rest stay views over their Parquet files. So does the table of
+        period values reflecting exactly those versions (`period_values`, with the years it
+        covers in `period_values_cover`; empty when there is none, and catalog then runs the
+        metric SQL). With rollups=False (uploads' look-ups, which read records only) there
+        are no rollups and no metric macros on the connection. With `communities` (first
+        and last code), the rollups hold that run of communities only, without the city's
+        rows (building the period values a run at a time).
         """
         version = version or self.version()
         con = self._bare_connection()
@@ -502,26 +665,48 @@ class Store:
             _load_sql(con, "_macros.sql")
             return con
         _load_sql(con, "_macros.sql", "_rollups.sql")
+        found: dict[str, list[str]] = {}
         for dataset, tables in ROLLUPS.items():
             for name, keys in tables.items():
                 v = version.of(dataset)
                 files = self._rollup_files(name, v) if v >= 0 else None
-                if not files:
-                    if v >= 0:
-                        log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
-                    rows = _with_city_sql(_build_sql(name, None), keys, sub=True)
-                    view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
-                    con.execute(view)
-                elif name in _IN_MEMORY:
-                    # A table, not a view over Parquet: every page query reads it, and a
-                    # table in memory costs no file reads and no footers per query. Rows
-                    # keep the order they were written in, by community with the city's
-                    # together (see _with_city_sql), so zone maps skip to the scope's rows.
-                    table = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
-                    con.execute(table, {"files": files})  # names from ROLLUPS
-                else:
-                    con.read_parquet(files).create_view(name)
+                if files:
+                    found[name] = files
+                    continue
+                if v >= 0:
+                    log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
+                rows = _with_city_sql(_build_sql(name, None), keys, sub=True)
+                view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
+                con.execute(view)
+        in_memory = {n: f for n, f in found.items() if n in _IN_MEMORY}
+        if sum(_parquet_rows(f) for f in in_memory.values()) > _IN_MEMORY_ROWS:
+            in_memory = {}
+        for name, files in found.items():
+            # Names from ROLLUPS, never from input.
+            if communities is not None:
+                run = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
+                run += " WHERE community_id BETWEEN $lo AND $hi"
+                con.execute(run, {"files": files, "lo": communities[0], "hi": communities[1]})
+            elif name in in_memory:
+                # A table, not a view over Parquet: every page query reads it, and a
+                # table in memory costs no file reads and no footers per query. Rows
+                # keep the order they were written in, by community with the city's
+                # together (see _with_city_sql), so zone maps skip to the scope's rows.
+                table = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
+                con.execute(table, {"files": files})
+            else:
+                con.read_parquet(files).create_view(name)
         _load_sql(con, "_rollup_reads.sql")
+        con.execute("CREATE TABLE period_values_cover (first DATE, last DATE)")
+        at = self._period_values_at(version) if period_table and communities is None else None
+        if at is not None:
+            files, covers = at
+            con.read_parquet(files, hive_partitioning=True).create_view(PERIOD_VALUES)
+            first, last = covers.split("..")
+            con.execute(
+                "INSERT INTO period_values_cover VALUES ($first, $last)",
+                {"first": dt.date.fromisoformat(first), "last": dt.date.fromisoformat(last)},
+            )
         return con
 
     @staticmethod
@@ -550,6 +735,10 @@ class Store:
             # A real (empty) table, not con.register: registered objects are not seen
             # by the con.cursor() that catalog.evaluate queries through.
             con.from_arrow(spec.arrow_schema.empty_table()).create(name)
+
+
+def _parquet_rows(files: list[str]) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def _load_sql(con: duckdb.DuckDBPyConnection, *files: str) -> None:

@@ -27,10 +27,13 @@ def fixture_table(dataset: str) -> pa.Table:
 
 
 def fixture_store(root: Path) -> Store:
-    """A store at `root` holding every fixture dataset, one replace_all commit each."""
+    """A store at `root` holding every fixture dataset, one replace_all commit each, then
+    the rollups and period values built once (as the demo store is written)."""
     s = Store(root)
     for name in DATASETS:
-        s.replace_all(name, fixture_table(name), meta={"user": "pytest", "source": name})
+        meta = {"user": "pytest", "source": name}
+        s.replace_all(name, fixture_table(name), meta=meta, refresh=False)
+    s.refresh_all()
     return s
 
 

@@ -1,0 +1,126 @@
+"""Metric values per community and standard period, kept in the store beside the rollups.
+
+KPI cards, trends and rankings ask for standard periods (a month, quarter, half-year or
+year, or months of one). For the metrics computed from the rollups alone
+(`catalog.precomputed`), the store keeps each one's value for the city and for every
+community in every such period: table `period_values`, one row per (community_id, kind,
+period_start), community_id NULL for the city, one column per metric. A page then looks
+its numbers up (~1 ms) instead of having DuckDB plan the metric SQL (~3 ms per metric) and
+walk the day histograms of every community for the exact medians (~130 ms at 10^7
+records). Decision: docs/decisions/0006-period-values.md.
+
+Every value is what the metric's own SQL gives (`catalog.evaluate_many(..., lookup=False)`
+on the same pinned rollups), so the table is a cache of the catalog, never a second
+definition; tests/test_period_values.py compares the two for every metric and period.
+
+This module computes rows; `metrics.store` decides when, writes them, and pins the version
+a connection reads. It never imports the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from metrics import catalog
+from metrics.catalog import CITY, Bucket, Scope
+
+KINDS: tuple[Bucket, ...] = ("month", "quarter", "half", "year")
+# At most this many communities' periods in one query of a full build: bounds its memory
+# (the backlog's months-up-to-the-period join grows with communities × months²).
+WHOLE_SPAN_COMMUNITIES = 300
+
+
+def metrics() -> list[str]:
+    """The metrics the table holds, in catalog order."""
+    return [name for name in catalog.catalog() if catalog.precomputed(name)]
+
+
+def schema() -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("community_id", pa.string()),
+            pa.field("kind", pa.string()),
+            pa.field("period_start", pa.date32()),
+            *(pa.field(name, pa.float64()) for name in metrics()),
+        ]
+    )
+
+
+def cover(first_month: dt.date, last_month: dt.date) -> tuple[dt.date, dt.date]:
+    """The whole years the table covers for data from `first_month` to `last_month`: one
+    year beyond the data, so that the next year's first uploads are lookups too."""
+    return dt.date(first_month.year, 1, 1), dt.date(last_month.year + 1, 12, 31)
+
+
+def data_months(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """First and last month with any event in the connection's monthly rollups."""
+    row = con.execute(
+        "SELECT min(month), max(month) FROM ("
+        " SELECT month FROM cases_rollup WHERE community_id IS NULL"
+        " UNION ALL SELECT month FROM wishes_rollup WHERE community_id IS NULL)"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+def _years(span: tuple[dt.date, dt.date]) -> Iterator[tuple[dt.date, dt.date]]:
+    for year in range(span[0].year, span[1].year + 1):
+        yield dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection,
+    span: tuple[dt.date, dt.date],
+    kind: Bucket,
+    scope: Scope,
+    by: catalog.By,
+    community_id: str | None = None,
+) -> pa.Table:
+    """The metrics' rows for `kind` periods in `span`, in the table's columns. The unit of
+    each row is its community (NULL: the city), or `community_id` for total rows."""
+    wide = catalog.evaluate_wide(con, metrics(), span[0], span[1], scope, bucket=kind, by=by)
+    unit = wide.column("unit_id")
+    if community_id is not None:
+        wide = wide.filter(pc.is_null(unit))
+        unit = pa.array([community_id] * wide.num_rows, pa.string())
+    columns = {
+        "community_id": unit,
+        "kind": pa.array([kind] * wide.num_rows, pa.string()),
+        "period_start": wide.column("period_start"),
+        **{name: wide.column(name) for name in metrics()},
+    }
+    return pa.table(columns).cast(schema())
+
+
+def city_rows(con: duckdb.DuckDBPyConnection, span: tuple[dt.date, dt.date]) -> pa.Table:
+    """The city's rows (community_id NULL) for every kind of period in `span`."""
+    return pa.concat_tables([_rows(con, span, kind, CITY, "total") for kind in KINDS])
+
+
+def community_rows(
+    con: duckdb.DuckDBPyConnection, communities: list[str], span: tuple[dt.date, dt.date]
+) -> pa.Table:
+    """The rows of a few communities (an upload's), each from its own scope's totals."""
+    parts = [
+        _rows(con, span, kind, Scope(community_id=c), "total", community_id=c)
+        for c in communities
+        for kind in KINDS
+    ]
+    return pa.concat_tables(parts) if parts else schema().empty_table()
+
+
+def every_rows(
+    con: duckdb.DuckDBPyConnection, span: tuple[dt.date, dt.date], communities: int
+) -> pa.Table:
+    """Every row from the connection's rollups: the city's and every community's when it
+    holds them all, or a run of communities' (the connection then has no city rows).
+    A year per query when there are many communities, to bound the memory."""
+    spans = [span] if communities <= WHOLE_SPAN_COMMUNITIES else list(_years(span))
+    parts = [_rows(con, part, kind, CITY, "community") for kind in KINDS for part in spans]
+    return pa.concat_tables(parts)
