@@ -103,23 +103,11 @@ def city_rows(con: duckdb.DuckDBPyConnection, span: tuple[dt.date, dt.date]) -> 
     return pa.concat_tables([_rows(con, span, kind, CITY, "total") for kind in KINDS])
 
 
-def community_rows(
-    con: duckdb.DuckDBPyConnection, communities: list[str], span: tuple[dt.date, dt.date]
-) -> pa.Table:
-    """The rows of a few communities (an upload's), each from its own scope's totals."""
-    parts = [
-        _rows(con, span, kind, Scope(community_id=c), "total", community_id=c)
-        for c in communities
-        for kind in KINDS
-    ]
-    return pa.concat_tables(parts) if parts else schema().empty_table()
-
-
 def every_rows(
     con: duckdb.DuckDBPyConnection, span: tuple[dt.date, dt.date], communities: int
 ) -> pa.Table:
-    """Every row from the connection's rollups: the city's and every community's when it
-    holds them all, or a run of communities' (the connection then has no city rows).
+    """Every row from the connection's rollups: the city's and every community's it holds
+    (all of them, an upload's few, or a run of communities without the city's rows).
     A year per query when there are many communities, to bound the memory."""
     spans = [span] if communities <= WHOLE_SPAN_COMMUNITIES else list(_years(span))
     parts = [_rows(con, part, kind, CITY, "community") for kind in KINDS for part in spans]

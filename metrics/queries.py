@@ -88,15 +88,20 @@ def records(
     spec = DATASETS[dataset]
     where, params = _where(dataset, period, scope)
     order = ", ".join(spec.key)
-    # Only identifiers from the contract are spliced in; every value is bound.
-    count_sql = f"SELECT count(*) FROM {spec.name} WHERE {where}"
+    # Only identifiers from the contract are spliced in; every value is bound. The page
+    # and the count in one scan: the count is a window over the rows before LIMIT.
     page_sql = (
-        f"SELECT * FROM {spec.name} WHERE {where} ORDER BY {order} LIMIT $limit OFFSET $offset"
+        f"SELECT *, count(*) OVER () AS _total FROM {spec.name} WHERE {where}"
+        f" ORDER BY {order} LIMIT $limit OFFSET $offset"
     )
     cur = con.cursor()
-    total = cur.execute(count_sql, params).fetchone()
     page = cur.execute(page_sql, {**params, "limit": limit, "offset": offset}).df()
-    return page, int(total[0]) if total else 0
+    if len(page):
+        return page.drop(columns="_total"), int(page["_total"].iloc[0])
+    # Past the last page (or nothing at all): the count alone.
+    count_sql = f"SELECT count(*) FROM {spec.name} WHERE {where}"
+    total = cur.execute(count_sql, params).fetchone()
+    return page.drop(columns="_total"), int(total[0]) if total else 0
 
 
 def breakdown(

@@ -50,7 +50,13 @@ _INCREMENTAL_MAX = 50
 # Rollup files: small, so that a refresh rewrites little; row groups small enough for the
 # statistics to skip to one community.
 _ROLLUP_FILE_BYTES = 2 << 20
-_ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536)
+# (Naming the compression: WriterProperties without it writes uncompressed files, about
+# 2.7 times the size of delta-rs's default, Snappy.)
+_ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536, compression="SNAPPY")
+# Records too: a community's records are a few hundred rows among millions; with row groups
+# of 64k rows (not the writer's default of a million) the min/max statistics let a grid
+# drill-down or a records page decode one small group instead of a million rows.
+_RECORDS_WRITER = WriterProperties(max_row_group_size=65_536, compression="SNAPPY")
 # The rollups that connect() loads into memory: the monthly ones (~60 rows per community).
 # The day histograms stay Parquet views: five to ten times larger, they would cost the app
 # hundreds of MB at 1e7 (see docs/benchmarks.md); their files' 64k-row groups let a scan
@@ -170,6 +176,7 @@ class Store:
             data,
             mode="overwrite",
             schema_mode="overwrite",
+            writer_properties=_RECORDS_WRITER,
             commit_properties=_commit_properties(meta),
         )
         if refresh:
@@ -200,6 +207,7 @@ class Store:
             str(self.table_path(dataset)),
             data,
             mode="append",
+            writer_properties=_RECORDS_WRITER,
             commit_properties=_commit_properties(meta),
         )
         if refresh:
@@ -227,7 +235,13 @@ class Store:
         touched = {community_id} | set(pc.unique(data.column("community_id")).to_pylist())
         touched.discard(None)
         if self._table(dataset) is None:
-            write_deltalake(path, data, mode="append", commit_properties=_commit_properties(meta))
+            write_deltalake(
+                path,
+                data,
+                mode="append",
+                writer_properties=_RECORDS_WRITER,
+                commit_properties=_commit_properties(meta),
+            )
             self.refresh_rollups(dataset)
             return self._version_of(dataset)
         # The community in the predicate lets delta-rs skip files by their min/max statistics
@@ -243,6 +257,7 @@ class Store:
                     predicate=on,
                     source_alias="s",
                     target_alias="t",
+                    writer_properties=_RECORDS_WRITER,
                     commit_properties=_commit_properties(meta),
                 )
                 .when_matched_update_all()
@@ -540,42 +555,57 @@ class Store:
                 return
             if self._period_values_at(version) is not None:
                 return
-            con = self.connect(version, period_table=False)
+            covers = self._period_values_behind(version, change)
+            if (
+                covers is not None
+                and change is not None
+                and self._refresh_touched(version, covers, change[2])
+            ):
+                return
+            self._rebuild_period_values(version)
+
+    def _refresh_touched(self, version: StoreVersion, covers: str, touched: list[str]) -> bool:
+        """Recompute the city's rows and the touched communities' (one query per kind of
+        period, on a connection holding only their rollup rows) and overwrite just those;
+        False if the data now reach past the covered years (a rebuild is due)."""
+        con = self.connect(version, period_table=False, touched=touched)
+        try:
+            months = period_values.data_months(con)
+            span = period_values.cover(*months) if months else None
+            if span is None or covers != f"{span[0]}..{span[1]}":
+                return False
+            data = period_values.every_rows(con, span, len(touched))
+        finally:
+            con.close()
+        literals = ", ".join(sql_code(c) for c in touched)
+        predicate = f"community_id IS NULL OR community_id IN ({literals})"
+        self._write_period_values(data, version, covers, predicate)
+        return True
+
+    def _rebuild_period_values(self, version: StoreVersion) -> None:
+        """The whole table anew: at once while small, else a run of communities at a time."""
+        con = self.connect(version, period_table=False)
+        try:
+            months = period_values.data_months(con)
+            if months is None:
+                return
+            span = period_values.cover(*months)
+            communities = self._rollup_communities(con)
+            if len(communities) <= _BUILD_COMMUNITIES:
+                data = period_values.every_rows(con, span, len(communities))
+                self._write_period_values(data, version, f"{span[0]}..{span[1]}", None)
+                return
+            parts = [period_values.city_rows(con, span)]
+        finally:
+            con.close()
+        for i in range(0, len(communities), _BUILD_COMMUNITIES):
+            run = communities[i : i + _BUILD_COMMUNITIES]
+            con = self.connect(version, period_table=False, communities=(run[0], run[-1]))
             try:
-                months = period_values.data_months(con)
-                if months is None:
-                    return
-                span = period_values.cover(*months)
-                covers = f"{span[0]}..{span[1]}"
-                previous = self._period_values_behind(version, change)
-                if change is not None and previous == covers:
-                    communities = change[2]
-                    data = pa.concat_tables(
-                        [
-                            period_values.community_rows(con, communities, span),
-                            period_values.city_rows(con, span),
-                        ]
-                    )
-                    literals = ", ".join(sql_code(c) for c in communities)
-                    predicate = f"community_id IS NULL OR community_id IN ({literals})"
-                    self._write_period_values(data, version, covers, predicate)
-                    return
-                communities_in = self._rollup_communities(con)
-                if len(communities_in) <= _BUILD_COMMUNITIES:
-                    data = period_values.every_rows(con, span, len(communities_in))
-                    self._write_period_values(data, version, covers, None)
-                    return
-                parts = [period_values.city_rows(con, span)]
+                parts.append(period_values.every_rows(con, span, len(run)))
             finally:
                 con.close()
-            for i in range(0, len(communities_in), _BUILD_COMMUNITIES):
-                run = communities_in[i : i + _BUILD_COMMUNITIES]
-                con = self.connect(version, period_table=False, communities=(run[0], run[-1]))
-                try:
-                    parts.append(period_values.every_rows(con, span, len(run)))
-                finally:
-                    con.close()
-            self._write_period_values(pa.concat_tables(parts), version, covers, None)
+        self._write_period_values(pa.concat_tables(parts), version, f"{span[0]}..{span[1]}", None)
 
     @staticmethod
     def _rollup_communities(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -641,6 +671,7 @@ class Store:
         rollups: bool = True,
         period_table: bool = True,
         communities: tuple[str, str] | None = None,
+        touched: list[str] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per dataset, pinned to `version`.
 
@@ -655,7 +686,9 @@ class Store:
         metric SQL). With rollups=False (uploads' look-ups, which read records only) there
         are no rollups and no metric macros on the connection. With `communities` (first
         and last code), the rollups hold that run of communities only, without the city's
-        rows (building the period values a run at a time).
+        rows (building the period values a run at a time). With `touched`, the rollups hold
+        the city's rows and those communities' only (an upload's refresh of the period
+        values).
         """
         version = version or self.version()
         con = self._bare_connection()
@@ -687,6 +720,14 @@ class Store:
                 run = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
                 run += " WHERE community_id BETWEEN $lo AND $hi"
                 con.execute(run, {"files": files, "lo": communities[0], "hi": communities[1]})
+            elif touched is not None:
+                city = f"CREATE TABLE {name} AS SELECT * FROM read_parquet($files)"
+                con.execute(city + " WHERE community_id IS NULL", {"files": files})
+                # One bound parameter per community: an IN list the Parquet scan can prune by.
+                wanted = ", ".join(f"$c{i}" for i in range(len(touched)))
+                theirs = f"INSERT INTO {name} SELECT * FROM read_parquet($files)"
+                theirs += f" WHERE community_id IN ({wanted})"
+                con.execute(theirs, {"files": files, **{f"c{i}": c for i, c in enumerate(touched)}})
             elif name in in_memory:
                 # A table, not a view over Parquet: every page query reads it, and a
                 # table in memory costs no file reads and no footers per query. Rows

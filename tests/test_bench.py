@@ -11,7 +11,12 @@ import pytest
 
 from metrics import bench
 
-ROLLUP_QUERIES = ("kpi_totals_city_year", "trend_city_monthly", "kpi_totals_community_year")
+ROLLUP_QUERIES = (
+    "kpi_totals_city_year",
+    "trend_city_monthly",
+    "kpi_totals_community_year",
+    "ranking_communities_year",
+)
 
 
 @pytest.fixture(scope="module")
