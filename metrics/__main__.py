@@ -132,6 +132,14 @@ def _rollback(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+@command("refresh")
+def _refresh(args: argparse.Namespace, store: Store) -> int:
+    _require(args, "admin")
+    store.refresh_all()
+    print(t("cli_refreshed", args.lang, version=store.version().token))
+    return 0
+
+
 @command("bench")
 def _bench(args: argparse.Namespace, store: Store) -> int:
     from metrics import bench  # numpy-heavy; only this command needs it
@@ -166,6 +174,10 @@ def _add_upload_commands(sub: Any) -> None:
     h = sub.add_parser("history", help="commits newest first, one JSON object per line")
     h.add_argument("--dataset", choices=datasets)
     h.add_argument("--community", help="only this community's uploads")
+    f = sub.add_parser(
+        "refresh", help="bring rollups and period values up to the data (after a metric change)"
+    )
+    f.add_argument("--lang", choices=["zh", "en"], default="zh")
     r = sub.add_parser("rollback", help="restore a dataset version (itself a new version)")
     r.add_argument("target", metavar="DATASET@VERSION", help="e.g. cases@3 (see `history`)")
     r.add_argument("--user", default=getpass.getuser(), help="recorded in the history")

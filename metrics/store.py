@@ -534,8 +534,10 @@ class Store:
         table = DeltaTable(str(path))
         for entry in table.history(limit=100):
             if entry.get(REFLECTS) == wanted and entry.get(COVERS):
-                files = DeltaTable(str(path), version=entry["version"]).file_uris()
-                return files, str(entry[COVERS])
+                at = DeltaTable(str(path), version=entry["version"])
+                if not _holds_every_metric(at):
+                    return None  # a metric joined the catalog since: rebuilt by a refresh
+                return at.file_uris(), str(entry[COVERS])
         return None
 
     def refresh_period_values(self, change: tuple[str, int, list[str]] | None = None) -> None:
@@ -628,7 +630,10 @@ class Store:
         dataset, target, _ = change
         if version.of(dataset) != target:
             return None
-        last = DeltaTable(str(path)).history(limit=1)[0]
+        table = DeltaTable(str(path))
+        if not _holds_every_metric(table):
+            return None
+        last = table.history(limit=1)[0]
         expected = {d: version.of(d) - (d == dataset) for d in PERIOD_DATASETS}
         if last.get(REFLECTS) != ";".join(f"{d}={v}" for d, v in expected.items()):
             return None
@@ -776,6 +781,12 @@ class Store:
             # A real (empty) table, not con.register: registered objects are not seen
             # by the con.cursor() that catalog.evaluate queries through.
             con.from_arrow(spec.arrow_schema.empty_table()).create(name)
+
+
+def _holds_every_metric(table: DeltaTable) -> bool:
+    """Whether a period-values version has exactly the columns the catalog asks for now."""
+    names = [field.name for field in table.schema().fields]
+    return sorted(names) == sorted(period_values.schema().names)
 
 
 def _parquet_rows(files: list[str]) -> int:
