@@ -252,3 +252,17 @@ def test_the_cli_refresh(store: Store, capsys: pytest.CaptureFixture[str]) -> No
 
     assert main(["--data-dir", str(store.root), "refresh", "--lang", "en"]) == 0
     assert "Rollups and period values match the data" in capsys.readouterr().out
+
+
+def test_data_months_from_the_rollups_equal_the_records(store: Store) -> None:
+    from metrics import queries
+
+    _upload(store, _case("C15", "QTX03", "QTX03-G01", "2026-03-30", None))
+    with_rollups, records_only = store.connect(), store.connect(rollups=False)
+    try:
+        # The fixtures start in August 2025 (cases C01, C08); the last case is C15's month.
+        expected = (dt.date(2025, 8, 1), dt.date(2026, 3, 1))
+        assert queries.data_months(with_rollups) == queries.data_months(records_only) == expected
+    finally:
+        with_rollups.close()
+        records_only.close()
