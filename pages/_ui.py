@@ -7,10 +7,14 @@ is seen on the next rerun without clearing anything by hand.
 
 from __future__ import annotations
 
+import base64
+import html
 import logging
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,8 +113,23 @@ def get_store() -> Store:
     return store
 
 
+# A standard page reads one version of the store from its first query to its last: looking
+# the version up opens every table's log, which a page did about ten times per run.
+_pinned: ContextVar[StoreVersion | None] = ContextVar("govdash_pinned_version", default=None)
+
+
 def version() -> StoreVersion:
-    return get_store().version()
+    return _pinned.get() or get_store().version()
+
+
+@contextmanager
+def one_version() -> Iterator[None]:
+    """Every read inside sees the store's version as it was on entry."""
+    reset = _pinned.set(get_store().version())
+    try:
+        yield
+    finally:
+        _pinned.reset(reset)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -222,14 +241,11 @@ def _totals(  # type: ignore[no-untyped-def]
 
 @st.cache_data(show_spinner=False, max_entries=500)
 def _by_unit(  # type: ignore[no-untyped-def]
-    token: str,
-    pkey: str,
-    names: tuple[str, ...],
-    period: str,
-    units: tuple[str, ...],
-    cid: str | None,
-    by: str,
+    token: str, pkey: str, names: tuple[str, ...], period: str, cid: str | None, by: str
 ):
+    # The units follow from (token, pkey, by, cid), so they are not part of the cache key:
+    # hashing 11,000 community ids on every call cost more than the cached read itself.
+    units = _unit_names(token, pkey, by, cid)
     return _reader(token).by_unit(
         list(names),
         Period.parse(period),
@@ -254,6 +270,16 @@ def _communities(token: str, pkey: str) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=200)
 def _grids(token: str, pkey: str, cid: str | None) -> pd.DataFrame:
     return _reader(token).grids(cid)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def _unit_names(token: str, pkey: str, by: str, cid: str | None) -> dict[str, str]:
+    """{id: name} of the communities, or of the grids of community `cid` (by == "grid")."""
+    if by == "grid":
+        frame = _grids(token, pkey, cid)
+        return dict(zip(frame["grid_id"], frame["name"], strict=True))
+    frame = _communities(token, pkey)
+    return dict(zip(frame["community_id"], frame["name"], strict=True))
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
@@ -288,8 +314,7 @@ class Filters:
 
 
 def community_names() -> dict[str, str]:
-    frame = _communities(version().token, who().key)
-    return dict(zip(frame["community_id"], frame["name"], strict=True))
+    return _unit_names(version().token, who().key, "community", None)
 
 
 def period_filter(kinds: Sequence[str] = KINDS) -> Period:
@@ -405,6 +430,62 @@ def metric_value(name: str, value: float | None) -> str:
 
 REGISTRY_DATASETS = ("communities", "grids")  # undated: the registry as it stands
 DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
+# st.metric's own colours for a rise, a fall and "no colour", used by the sparklines too.
+SPARK_COLOURS = {"good": "#079464", "bad": "#d94a57", "off": "#6b7280"}
+SPARK_HEIGHT = 56  # px, as st.metric draws its chart
+
+
+def sparkline(values: Sequence[float], tips: Sequence[str], *, bars: bool, colour: str) -> str:
+    """A small chart of `values` for st.html: an SVG image, `tips` (one line a point) as its
+    tooltip and alternative text.
+
+    st.metric can draw this itself (chart_data), but does it with Vega-Lite: the browser then
+    loads and runs Vega beside Plotly, and on the overview its eight small charts cost about
+    0.3 s of a fresh page load on two cores. An image of a few SVG shapes costs next to
+    nothing. (An <img>, because st.html keeps HTML only and drops inline <svg>.)
+    """
+    n = len(values)
+    slot, h, pad = 10.0, float(SPARK_HEIGHT), 4.0
+    low, high = min(values), max(values)
+    if bars:
+        low = min(low, 0.0)
+    span = (high - low) or 1.0
+
+    def y(v: float) -> float:
+        return round(h - pad - (v - low) / span * (h - 2 * pad), 2)
+
+    if bars:
+        base = y(max(low, 0.0))
+        marks = "".join(
+            f'<rect x="{i * slot + 2}" y="{min(y(v), base - 1)}" width="{slot - 4}" '
+            f'height="{max(abs(base - y(v)), 1)}" rx="1"/>'
+            for i, v in enumerate(values)
+        )
+        drawn = f'<g fill="{colour}">{marks}</g>'
+    else:
+        points = " ".join(f"{i * slot + slot / 2},{y(v)}" for i, v in enumerate(values))
+        drawn = (
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
+            'stroke-linecap="round" stroke-linejoin="round" vector-effect="non-scaling-stroke"/>'
+        )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n * slot} {h}" '
+        f'preserveAspectRatio="none">{drawn}</svg>'
+    )
+    text = html.escape("\n".join(tips), quote=True)
+    source = base64.b64encode(svg.encode()).decode()
+    return (
+        f'<img src="data:image/svg+xml;base64,{source}" alt="{text}" title="{text}" '
+        f'style="display:block;width:100%;height:{SPARK_HEIGHT}px">'
+    )
+
+
+def _spark_colour(change: float | None, delta_color: str) -> str:
+    """The colour st.metric would give the chart: that of the delta."""
+    if not change or delta_color == "off":
+        return SPARK_COLOURS["off"]
+    good = change > 0 if delta_color == "normal" else change < 0
+    return SPARK_COLOURS["good" if good else "bad"]
 
 
 def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, float | None]:
@@ -415,9 +496,11 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
     prev = _totals(token, who().key, tuple(names), f.period.previous().code, cid, gid)
     ago = _totals(token, who().key, tuple(names), f.period.year_ago().code, cid, gid)
     tg = current_targets()
-    # The last 12 months as a sparkline under each monthly card.
-    last_year = Period.span(add_months(f.period.start, -11), f.period.end)
-    spark = _trend(token, who().key, tuple(names), last_year.code, cid, gid)
+    # The last 12 months as a sparkline in each monthly card.
+    spark = None
+    if f.period.kind == "month":
+        last_year = Period.span(add_months(f.period.start, -11), f.period.end)
+        spark = _trend(token, who().key, tuple(names), last_year.code, cid, gid)
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
         for col, name in zip(cols, names[start : start + per_row], strict=False):
@@ -443,18 +526,27 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
                     f"{tr('yoy')}: {fmt_change(yoy)}（{metric_value(name, ago[name])}）",
                 ]
             )
-            col.metric(
+            delta_color = "off" if not mom else DELTA_COLOURS.get(m.direction, "off")
+            card = col.container(border=True) if spark is not None else col
+            card.metric(
                 metric_label(name),
                 metric_value(name, now[name]),
                 delta=None if mom is None else f"{mom * 100:+.1f}%",
-                delta_color="off" if not mom else DELTA_COLOURS.get(m.direction, "off"),
+                delta_color=delta_color,
                 delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 help=help_text,
-                border=True,
-                chart_data=spark[name].fillna(0).tolist() if f.period.kind == "month" else None,
-                chart_type="bar" if m.additive else "line",
+                border=spark is None,
             )
+            if spark is not None:
+                values = spark[name].fillna(0).tolist()
+                tips = [
+                    f"{d.year}-{d.month:02d}: {metric_value(name, None if pd.isna(v) else v)}"
+                    for d, v in zip(spark.index, spark[name].tolist(), strict=True)
+                ]
+                card.html(
+                    sparkline(values, tips, bars=m.additive, colour=_spark_colour(mom, delta_color))
+                )
             col.caption(f"{cue}{tr('yoy')} {fmt_change(yoy)}")
     return now
 
@@ -515,21 +607,19 @@ def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
     """What a ranking compares: the communities, or the grids of the chosen community
     when the metric has grid detail. Returns (by, {unit_id: name}, community filter)."""
     if f.scope.community_id and catalog.metric(name).grid:
-        grid_frame = _grids(version().token, who().key, f.scope.community_id)
-        names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
-        return "grid", names, f.scope.community_id
+        cid = f.scope.community_id
+        return "grid", _unit_names(version().token, who().key, "grid", cid), cid
     return "community", community_names(), None
 
 
 CHART_ENDS = 10  # a ranking chart of more than twice this shows the best and the worst
+RANKING_PAGE = 200  # rows of a ranking table sent to the browser at a time
 
 
 def ranking_chart(name: str, f: Filters) -> None:
     """The ranking at a glance: one bar per community (or grid), best first."""
     by, units, cid = _units(f, name)
-    values = _by_unit(version().token, who().key, (name,), f.period.code, tuple(units), cid, by)[
-        name
-    ]
+    values = _by_unit(version().token, who().key, (name,), f.period.code, cid, by)[name]
     m = catalog.metric(name)
     values = values.sort_values(ascending=m.direction == "down", na_position="last")
     title = tr("ranking_title", metric=metric_label(name), period=f.period.label(lang()))
@@ -558,6 +648,7 @@ def ranking_chart(name: str, f: Filters) -> None:
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_xaxes(title_text=metric_unit_title(name))
     fig.update_layout(hovermode="closest", showlegend=False, height=max(380, 60 + 28 * len(values)))
+    fig.update_layout(margin={"r": 60})  # room for the value written after the longest bar
     st.plotly_chart(fig, config={"displaylogo": False})
 
 
@@ -566,16 +657,20 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
     against the previous period; other metrics as columns. Returns the table it drew."""
     token = version().token
     by, units, cid = _units(f, sort_by)
-    now = _by_unit(token, who().key, tuple(names), f.period.code, tuple(units), cid, by)
-    prev = _by_unit(token, who().key, (sort_by,), f.period.previous().code, tuple(units), cid, by)
+    now = _by_unit(token, who().key, tuple(names), f.period.code, cid, by)
+    prev = _by_unit(token, who().key, (sort_by,), f.period.previous().code, cid, by)
     ascending = catalog.metric(sort_by).direction == "down"
     rank_now = now[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
     rank_prev = prev[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
+    # Plain lists, not Series lookups per unit: a province has 11,000 communities.
+    before = rank_prev.reindex(now.index).tolist()
     table = pd.DataFrame(
         {
             tr("rank"): rank_now.astype(int),
-            tr("rank_change"): [_rank_change(rank_prev[u], rank_now[u]) for u in now.index],
-            tr("grid" if by == "grid" else "community"): [units[u] for u in now.index],
+            tr("rank_change"): [
+                _rank_change(b, a) for b, a in zip(before, rank_now.tolist(), strict=True)
+            ],
+            tr("grid" if by == "grid" else "community"): [units[u] for u in now.index.tolist()],
         },
         index=now.index,
     )
@@ -593,20 +688,27 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
         )
     tg = current_targets()
     if tg.get(sort_by) is not None:
+        language = lang()
         table[tr("col_status")] = [
-            targets.cue(targets.status(sort_by, v, tg), lang()) for v in now[sort_by]
+            targets.cue(targets.status(sort_by, v, tg), language) for v in now[sort_by].tolist()
         ]
     table = table.sort_values(tr("rank"), kind="stable")
     st.markdown(
         f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(lang()))}**"
     )
+    shown = table
+    if len(table) > RANKING_PAGE:
+        # A province's 11,000 communities: the browser gets a page of the ranking at a time
+        # (all of it is a 1.4 MB message to decode and lay out); the downloads keep all.
+        page = page_picker(len(table), RANKING_PAGE, key=f"rank_page_{key}")
+        shown = table.iloc[(page - 1) * RANKING_PAGE : page * RANKING_PAGE]
     st.dataframe(
-        table,
+        shown,
         hide_index=True,
         column_config=config,
         placeholder="—",
         key=f"rank_{key}",
-        height=table_height(len(table)),
+        height=table_height(len(shown)),
     )
     download_buttons(table, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
     return table
@@ -622,9 +724,7 @@ def _rank_change(before: float, after: float) -> str:
 def standard_bars(name: str, f: Filters, title_key: str) -> None:
     """One bar per community (or grid) for a registry metric, with its standard drawn in."""
     by, units, cid = _units(f, name)
-    values = _by_unit(version().token, who().key, (name,), f.period.code, tuple(units), cid, by)[
-        name
-    ]
+    values = _by_unit(version().token, who().key, (name,), f.period.code, cid, by)[name]
     fig = go.Figure(
         go.Bar(x=[plot_text(units[u]) for u in values.index], y=values, marker_color=PALETTE[1])
     )
@@ -712,13 +812,8 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     if total == 0:
         st.info(tr("no_records"))
         return
-    pages = (total - 1) // page_size + 1
-    c1, c2 = st.columns([1, 3])
-    page = c1.number_input(
-        tr("page_of", pages=pages), min_value=1, max_value=pages, value=1, key=f"page_{dataset}"
-    )
-    c2.caption(tr("records_count", count=f"{total:,}"))
-    frame, _ = fetch((int(page) - 1) * page_size, page_size)
+    page = page_picker(total, page_size, key=f"page_{dataset}")
+    frame, _ = fetch((page - 1) * page_size, page_size)
     shown = localise_columns(frame, dataset)
     st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
     if total <= 100_000:  # larger extracts are the CLI's job
@@ -726,6 +821,17 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
         download_buttons(
             localise_columns(full, dataset), f"{dataset}-{f.period.code}", key=f"rec_{dataset}"
         )
+
+
+def page_picker(total: int, page_size: int, *, key: str) -> int:
+    """Which page (from 1) of `total` rows to show, `page_size` at a time; the count beside."""
+    pages = (total - 1) // page_size + 1
+    if not 1 <= st.session_state.get(key, 1) <= pages:  # fewer pages than when it was chosen
+        st.session_state[key] = 1
+    c1, c2 = st.columns([1, 3])
+    page = c1.number_input(tr("page_of", pages=pages), min_value=1, max_value=pages, key=key)
+    c2.caption(tr("records_count", count=f"{total:,}"))
+    return int(page)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
@@ -878,6 +984,10 @@ def render(spec: PageSpec) -> None:
     """Draw a standard page from its spec."""
 
     def body() -> None:
+        with one_version():
+            draw()
+
+    def draw() -> None:
         header(spec.title_key, spec.intro_key)
         f = filters(with_grid=spec.with_grid)
         st.markdown(f"##### {md_escape(scope_label(f))}")

@@ -14,6 +14,8 @@ The expected KPI values are worked out by hand from the fixture CSVs for Septemb
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,3 +228,49 @@ def test_english_readers_see_the_contract_values_in_english(data_dir: Path) -> N
     assert sorted(records["Status"]) == ["Not resolved", "Open", "Resolved"]
     chinese = run_page("cases", "zh", period="2025-09", community="QTX01").dataframe[-1].value
     assert sorted(chinese["状态"]) == ["办理中", "已化解", "未化解"]
+
+
+def sparklines(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "data:image/svg+xml" in h.proto.body]
+
+
+def test_monthly_cards_draw_their_year_as_an_svg_image(data_dir: Path) -> None:
+    at = run_page("overview", period="2025-09")
+    lines = sparklines(at)
+    assert len(lines) == 8, "one sparkline in each monthly card"
+    # Not st.metric's own chart: that one loads Vega-Lite in the browser.
+    assert not any(m.proto.chart_data for m in at.get("metric"))
+    disputes = next(s for s in lines if "2025-09: 3起" in s)
+    tooltip = re.search(r'title="([^"]*)"', disputes)[1].split("\n")  # type: ignore[index]
+    assert len(tooltip) == 12 and tooltip[0].startswith("2024-10:"), "the last twelve months"
+
+
+def test_quarterly_cards_have_no_sparkline(data_dir: Path) -> None:
+    at = run_page("property", kind="quarter", period="2025Q3")
+    assert not sparklines(at)
+
+
+def test_sparkline_image() -> None:
+    from pages import _ui
+
+    tag = _ui.sparkline([0, 2, 4], ["a", "<b>", "c&d"], bars=True, colour="#079464")
+    assert 'title="a\n&lt;b&gt;\nc&amp;d"' in tag, "the tooltip is text, escaped"
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", tag)[1]).decode()  # type: ignore[index]
+    assert svg.count("<rect") == 3 and 'fill="#079464"' in svg
+    line = _ui.sparkline([5, 5], ["x", "y"], bars=False, colour="#6b7280")
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", line)[1]).decode()  # type: ignore[index]
+    assert "<polyline" in svg and "<rect" not in svg
+
+
+def test_a_long_ranking_reaches_the_browser_a_page_at_a_time(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pages import _ui
+
+    everyone = run_page("overview", period="2025-09").dataframe[0].value
+    assert len(everyone) == 3 and not run_page("overview", period="2025-09").number_input
+    monkeypatch.setattr(_ui, "RANKING_PAGE", 2)
+    at = run_page("overview", period="2025-09")
+    assert at.dataframe[0].value.equals(everyone.iloc[:2])
+    at.number_input(key="rank_page_page_overview").set_value(2).run()
+    assert at.dataframe[0].value.equals(everyone.iloc[2:])
