@@ -206,25 +206,40 @@ def _lookup(
     if not row or not row[0]:
         return None
     # The scope's total rows (unit_id NULL), and each community's own when by community.
+    # Kind and year are the table's partitions: only those files are read.
+    where = (
+        " WHERE kind = $kind AND year BETWEEN $y1 AND $y2 AND period_start BETWEEN $first AND $last"
+    )
     branches = [
         "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names) FROM period_values"
-        " WHERE kind = $kind AND period_start BETWEEN $first AND $last"
+        + where
         + (" AND community_id = $community" if scope.community_id else " AND community_id IS NULL")
     ]
     if by == "community":
         branches.append(
             "SELECT period_start, community_id AS unit_id, COLUMNS($names) FROM period_values"
-            " WHERE kind = $kind AND period_start BETWEEN $first AND $last"
+            + where
             + (
                 " AND community_id = $community"
                 if scope.community_id
                 else " AND community_id IS NOT NULL"
             )
         )
-    params: dict[str, Any] = {"kind": kind, "first": first, "last": last, "names": names}
+    params: dict[str, Any] = {
+        "kind": kind,
+        "first": first,
+        "last": last,
+        "y1": first.year,
+        "y2": last.year,
+        "names": names,
+    }
     if scope.community_id:
         params["community"] = scope.community_id
-    frame = con.cursor().execute(" UNION ALL ".join(branches), params).df()
+    # Through Arrow: three times faster than .df() for 110,000 communities' rows. Dates as
+    # the datetime64[us] that .df() gives on the SQL path, so the two stay alike.
+    table = con.cursor().sql(" UNION ALL ".join(branches), params=params).to_arrow_table()
+    table = table.set_column(0, "period_start", table.column(0).cast(pa.timestamp("us")))
+    frame = table.to_pandas()
     keys = frame[["period_start", "unit_id"]]
     out: dict[str, pd.DataFrame] = {}
     for name in names:

@@ -4,7 +4,8 @@ KPI cards, trends and rankings ask for standard periods (a month, quarter, half-
 year, or months of one). For the metrics computed from the rollups alone
 (`catalog.precomputed`), the store keeps each one's value for the city and for every
 community in every such period: table `period_values`, one row per (community_id, kind,
-period_start), community_id NULL for the city, one column per metric. A page then looks
+period_start), community_id NULL for the city, one column per metric; partitioned by kind
+and year, so that a page reads one year of one kind. A page then looks
 its numbers up (~1 ms) instead of having DuckDB plan the metric SQL (~3 ms per metric) and
 walk the day histograms of every community for the exact medians (~130 ms at 10^7
 records). Decision: docs/decisions/0006-period-values.md.
@@ -45,6 +46,7 @@ def schema() -> pa.Schema:
         [
             pa.field("community_id", pa.string()),
             pa.field("kind", pa.string()),
+            pa.field("year", pa.int32()),  # of period_start: a partition, as kind is
             pa.field("period_start", pa.date32()),
             *(pa.field(name, pa.float64()) for name in metrics()),
         ]
@@ -92,6 +94,7 @@ def _rows(
     columns = {
         "community_id": unit,
         "kind": pa.array([kind] * wide.num_rows, pa.string()),
+        "year": pc.year(wide.column("period_start")),
         "period_start": wide.column("period_start"),
         **{name: wide.column(name) for name in metrics()},
     }

@@ -644,16 +644,18 @@ class Store:
         self, data: pa.Table, version: StoreVersion, covers: str, predicate: str | None
     ) -> None:
         meta = {"reflects": self._period_reflects(version), "covers": covers}
-        # By kind, then community with the city last, so that the statistics of each row
-        # group skip to the city's or one community's rows.
-        data = data.sort_by([("kind", "ascending"), ("community_id", "ascending")])
+        # By community with the city last within each partition, so that the statistics of
+        # each row group skip to the city's or one community's rows.
+        data = data.sort_by(
+            [("kind", "ascending"), ("year", "ascending"), ("community_id", "ascending")]
+        )
         write_deltalake(
             str(self.rollup_path(PERIOD_VALUES)),
             data,
             mode="overwrite",
             predicate=predicate,
             schema_mode=None if predicate else "overwrite",
-            partition_by=["kind"],
+            partition_by=["kind", "year"],
             target_file_size=_ROLLUP_FILE_BYTES,
             writer_properties=_ROLLUP_WRITER,
             commit_properties=_commit_properties(meta),
