@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from metrics.periods import Period, add_months, month_end
@@ -195,49 +196,61 @@ def _lookup(
     """The metrics' rows from the table of period values, as their SQL would give them
     (rows with no value left out); None when the connection's table does not cover them."""
     kind, first, last = periods
+    params: dict[str, Any] = {"kind": kind, "first": first, "last": last}
     try:
-        covered = con.cursor().execute(
-            "SELECT count(*) FROM period_values_cover WHERE $first >= first AND $last <= last",
-            {"first": first, "last": last},
+        # Whether the table covers the periods, and the files of their partitions (kind and
+        # year): reading those alone is several times faster than the table's view.
+        row = (
+            con.cursor()
+            .execute(
+                "SELECT (SELECT count(*) FROM period_values_cover"
+                "        WHERE $first >= first AND $last <= last),"
+                " (SELECT list(file) FROM period_values_files"
+                "  WHERE kind = $kind AND year BETWEEN year($first) AND year($last))",
+                params,
+            )
+            .fetchone()
         )
-        row = covered.fetchone()
     except duckdb.CatalogException:  # a connection without rollups
         return None
     if not row or not row[0]:
         return None
-    # The scope's total rows (unit_id NULL), and each community's own when by community.
-    # Kind and year are the table's partitions: only those files are read.
-    where = (
-        " WHERE kind = $kind AND year BETWEEN $y1 AND $y2 AND period_start BETWEEN $first AND $last"
-    )
-    branches = [
-        "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names) FROM period_values"
-        + where
-        + (" AND community_id = $community" if scope.community_id else " AND community_id IS NULL")
-    ]
-    if by == "community":
+    files: list[str] = row[1] or []
+    # The scope's total rows (unit_id NULL), and each community's own when by community:
+    # the city's from the connection's copy, the communities' from their partition's files.
+    when = " WHERE period_start BETWEEN $first AND $last"
+    branches = []
+    if scope.community_id is None:
         branches.append(
-            "SELECT period_start, community_id AS unit_id, COLUMNS($names) FROM period_values"
-            + where
-            + (
-                " AND community_id = $community"
-                if scope.community_id
-                else " AND community_id IS NOT NULL"
-            )
+            "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names)"
+            " FROM period_values_city" + when + " AND kind = $kind"
         )
-    params: dict[str, Any] = {
-        "kind": kind,
-        "first": first,
-        "last": last,
-        "y1": first.year,
-        "y2": last.year,
-        "names": names,
-    }
-    if scope.community_id:
-        params["community"] = scope.community_id
+    elif files:
+        branches.append(
+            "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names)"
+            " FROM read_parquet($files)" + when + " AND community_id = $community"
+        )
+    if by == "community" and files:
+        theirs = " AND community_id = $community" if scope.community_id else ""
+        branches.append(
+            "SELECT period_start, community_id AS unit_id, COLUMNS($names)"
+            " FROM read_parquet($files)" + when + " AND community_id IS NOT NULL" + theirs
+        )
+    if not branches:  # no file holds the periods: nothing has a value in them
+        empty = pd.DataFrame(
+            {
+                "period_start": pd.Series([], dtype="datetime64[us]"),
+                "unit_id": pd.Series([], dtype=object),
+                "value": pd.Series([], dtype="float64"),
+            }
+        )
+        return {name: empty.copy() for name in names}
+    statement = " UNION ALL ".join(branches)
+    values = {**params, "names": names, "files": files, "community": scope.community_id}
+    params = {k: values[k] for k in set(_PARAM_RE.findall(statement))}
     # Through Arrow: three times faster than .df() for 110,000 communities' rows. Dates as
     # the datetime64[us] that .df() gives on the SQL path, so the two stay alike.
-    table = con.cursor().sql(" UNION ALL ".join(branches), params=params).to_arrow_table()
+    table = con.cursor().sql(statement, params=params).to_arrow_table()
     table = table.set_column(0, "period_start", table.column(0).cast(pa.timestamp("us")))
     frame = table.to_pandas()
     keys = frame[["period_start", "unit_id"]]
@@ -395,14 +408,15 @@ def by_unit(
     # Where each of `units` is in a frame's rows: the same for most metrics of a page (the
     # looked-up ones share their rows), so found once and reused while the rows are equal.
     seen: tuple[Any, np.ndarray] | None = None
+    wanted = pa.array(units, type=pa.string())
     for name in names:
         frame = frames[name]
         unit = frame["unit_id"].array
         if seen is None or not (len(seen[0]) == len(unit) and seen[0].equals(unit)):
-            ids = unit.to_numpy()
-            known = np.flatnonzero(~pd.isna(ids))
-            found = pd.Index(ids[known]).get_indexer(index)  # -1: the unit has no row
-            seen = (unit, np.where(found >= 0, known[found], -1) if len(known) else found)
+            # Arrow's hash look-up: twice as fast as pandas' indexer for 110,000 ids.
+            ids = pa.array(unit, type=pa.string(), from_pandas=True)
+            found = pc.fill_null(pc.index_in(wanted, value_set=ids), -1)  # -1: no row
+            seen = (unit, found.to_numpy(zero_copy_only=False))
         position = seen[1]
         values = np.append(frame["value"].to_numpy(dtype="float64"), np.nan)
         column = values[position]  # position -1 is the NaN appended

@@ -752,14 +752,34 @@ class Store:
         con.execute("CREATE TABLE period_values_cover (first DATE, last DATE)")
         at = self._period_values_at(version) if period_table and communities is None else None
         if at is not None:
-            files, covers = at
-            con.read_parquet(files, hive_partitioning=True).create_view(PERIOD_VALUES)
-            first, last = covers.split("..")
-            con.execute(
-                "INSERT INTO period_values_cover VALUES ($first, $last)",
-                {"first": dt.date.fromisoformat(first), "last": dt.date.fromisoformat(last)},
-            )
+            self._attach_period_values(con, *at)
         return con
+
+    @staticmethod
+    def _attach_period_values(
+        con: duckdb.DuckDBPyConnection, files: list[str], covers: str
+    ) -> None:
+        """The period values on a connection: the whole table as a view, its files by
+        partition (catalog reads a partition's files directly), the city's rows in memory
+        (a few hundred rows every city-wide KPI card and trend reads), and the years it
+        covers."""
+        con.read_parquet(files, hive_partitioning=True).create_view(PERIOD_VALUES)
+        partition = [re.search(r"kind=(\w+)/year=(\d+)/", f) for f in files]
+        listing = pa.table(
+            {
+                "kind": [m[1] if m else None for m in partition],
+                "year": pa.array([int(m[2]) if m else None for m in partition], pa.int32()),
+                "file": files,
+            }
+        )
+        con.from_arrow(listing).create("period_values_files")
+        city = "CREATE TABLE period_values_city AS SELECT * FROM period_values"
+        con.execute(city + " WHERE community_id IS NULL")
+        first, last = covers.split("..")
+        con.execute(
+            "INSERT INTO period_values_cover VALUES ($first, $last)",
+            {"first": dt.date.fromisoformat(first), "last": dt.date.fromisoformat(last)},
+        )
 
     @staticmethod
     def _bare_connection() -> duckdb.DuckDBPyConnection:
