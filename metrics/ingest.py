@@ -20,6 +20,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -803,9 +804,15 @@ def commit(
     uploaded name, which is only recorded in the commit's metadata).
     """
     spec, rows = _checked(validation, replace)
-    upload_path = keep_upload(store, validation)
-    with store.lock(f"ingest-{spec.name}-{validation.community_id}"):
+    # The raw file is written while the preview reads the store (disk beside CPU), and is
+    # on disk before anything is committed.
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        store.lock(f"ingest-{spec.name}-{validation.community_id}"),
+    ):
+        kept = pool.submit(keep_upload, store, validation)
         diff = preview(store, validation, replace=replace)
+        upload_path = kept.result()
         if diff.is_empty:
             version = store.version().of(spec.name)
             return CommitResult(spec.name, version, False, diff, upload_path)
