@@ -13,10 +13,13 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ingest_helpers import TODAY, case_row, csv_bytes, seed_grids
 
-from metrics import ingest
+from metrics import catalog, ingest, period_values, queries
+from metrics.catalog import CITY
+from metrics.periods import Period
 from metrics.store import Store
 
 SPAWN = mp.get_context("spawn")
@@ -115,6 +118,31 @@ def test_twelve_communities_commit_at_once(tmp_path: Path, table_exists: bool) -
     assert read_versions(store) == {c: {f"v1:{ROWS_PER_COMMUNITY}"} for c in communities}
     committed = {e.get("community_id") for e in store.history("cases")[:12]}  # newest first
     assert committed == set(communities)
+    # The last refresh left period values for exactly this version, equal to the metric SQL.
+    con = store.connect()
+    try:
+        span = queries.data_months(con)
+        assert span is not None
+        period = Period.span(*span)
+        names = period_values.metrics()
+        for bucket in ("month", "quarter"):
+            args = (con, names, period.start, period.end)
+            looked = catalog.evaluate_many(*args, bucket=bucket)
+            ran = catalog.evaluate_many(*args, bucket=bucket, lookup=False)
+            for name in names:
+                assert rows_of(looked[name]) == rows_of(ran[name]), (bucket, name)
+        month = Period.parse(f"{span[0]:%Y-%m}")
+        assert catalog._lookup(con, names, ("month", month.start, month.start), CITY, "total")
+    finally:
+        con.close()
+
+
+def rows_of(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    kept = frame.dropna(subset=["value"])
+    return sorted(
+        (str(p), u if isinstance(u, str) else "", float(v))
+        for p, u, v in kept.itertuples(index=False)
+    )
 
 
 @pytest.mark.slow
