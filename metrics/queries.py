@@ -132,9 +132,36 @@ def breakdown(
     """Record counts by one categorical column: (value, count), largest first."""
     if column not in BREAKDOWNS.get(dataset, ()):
         raise ValueError(f"{dataset} cannot be broken down by {column!r}")
+    if scope.community_id is None and scope.grid_id is None:
+        counted = _city_counts(con, dataset, column, period)
+        if counted is not None:
+            return counted
     where, params = _where(dataset, period, scope)
     sql = (
         f"SELECT CAST({column} AS VARCHAR) AS value, count(*) AS count FROM {dataset}"
         f" WHERE {where} GROUP BY ALL ORDER BY count DESC, value"
     )
     return con.cursor().execute(sql, params).df()
+
+
+def _city_counts(
+    con: duckdb.DuckDBPyConnection, dataset: str, column: str, period: Period | None
+) -> pd.DataFrame | None:
+    """The city-wide breakdown from the store's city counts (metrics/store.py CITY_COUNTS),
+    the same rows as counting the records; None when the connection has no counts."""
+    # Table names from the contract (<dataset>_city_counts); every value is bound.
+    sql = (
+        "SELECT value, sum(n)::BIGINT AS count"
+        f" FROM {dataset}_city_counts WHERE column_name = $column"
+        " AND ($date_from IS NULL OR month BETWEEN $date_from AND $date_to)"
+        " GROUP BY ALL HAVING sum(n) > 0 ORDER BY count DESC, value"
+    )
+    params = {
+        "column": column,
+        "date_from": period.start if period else None,
+        "date_to": period.end if period else None,
+    }
+    try:
+        return con.cursor().execute(sql, params).df()
+    except duckdb.CatalogException:
+        return None
