@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from metrics.periods import Period, add_months, month_end
+from metrics.periods import MONTHS_IN, Period, add_months, month_end
 from metrics.schemas import DATASETS
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
@@ -161,9 +161,6 @@ def precomputed(name: str) -> bool:
     return bool(_ROLLUP_READ_RE.search(code)) and not reads & set(DATASETS)
 
 
-_MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
-
-
 def _standard_periods(
     date_from: dt.date, date_to: dt.date, bucket: Bucket
 ) -> tuple[str, dt.date, dt.date] | None:
@@ -171,14 +168,14 @@ def _standard_periods(
     periods, each whole: what the table of period values holds. None otherwise."""
     if date_from.day != 1 or date_to != month_end(date_to.year, date_to.month):
         return None
-    months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+    months = Period(date_from, date_to, "range").months
     if bucket == "all":
-        kind = next((k for k, n in _MONTHS_IN.items() if n == months), None)
+        kind = next((k for k, n in MONTHS_IN.items() if n == months), None)
         if kind is None:
             return None
         step = months
     else:
-        kind, step = bucket, _MONTHS_IN[bucket]
+        kind, step = bucket, MONTHS_IN[bucket]
         if months % step:
             return None
     if (date_from.month - 1) % step:
@@ -435,7 +432,7 @@ def trend(
 ) -> pd.DataFrame:
     """A bucket × metric table of totals for the scope (the trend chart); index period_start."""
     starts = [p.date() for p in pd.date_range(period.start, period.end, freq="MS")]
-    step = {"month": 1, "quarter": 3, "half": 6, "year": 12}.get(bucket, 1)
+    step = MONTHS_IN.get(bucket, 1)
     index = pd.Index(starts[::step], name="period_start")
     frames = evaluate_many(con, names, period.start, period.end, scope, bucket=bucket, by="total")
     columns: dict[str, list[float]] = {}

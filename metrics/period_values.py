@@ -54,14 +54,10 @@ def schema() -> pa.Schema:
     )
 
 
-def cover(first_month: dt.date, last_month: dt.date) -> tuple[dt.date, dt.date]:
-    """The whole years the table covers for data from `first_month` to `last_month`: one
-    year beyond the data, so that the next year's first uploads are lookups too."""
-    return dt.date(first_month.year, 1, 1), dt.date(last_month.year + 1, 12, 31)
-
-
-def data_months(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
-    """First and last month with any event in the connection's monthly rollups."""
+def cover(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """The whole years the table covers for the connection's rollups: from the first year
+    with any event to one year past the last, so that the next year's first uploads are
+    look-ups too. None when there are no events."""
     row = con.execute(
         "SELECT min(month), max(month) FROM ("
         " SELECT month FROM cases_rollup WHERE community_id IS NULL"
@@ -69,7 +65,12 @@ def data_months(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | Non
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    return row[0], row[1]
+    return dt.date(row[0].year, 1, 1), dt.date(row[1].year + 1, 12, 31)
+
+
+def cover_code(span: tuple[dt.date, dt.date]) -> str:
+    """The cover as the store records it with each version: "2021-01-01..2026-12-31"."""
+    return f"{span[0]}..{span[1]}"
 
 
 def _years(span: tuple[dt.date, dt.date]) -> Iterator[tuple[dt.date, dt.date]]:

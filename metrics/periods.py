@@ -14,7 +14,7 @@ from typing import Literal
 
 PeriodKind = Literal["month", "quarter", "half", "year", "range"]
 KINDS: tuple[PeriodKind, ...] = ("month", "quarter", "half", "year", "range")
-_MONTHS_IN: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+MONTHS_IN: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 _EN_MONTHS = [calendar.month_abbr[m] for m in range(13)]
 
 
@@ -44,7 +44,7 @@ class Period:
 
     @classmethod
     def of(cls, kind: PeriodKind, start: dt.date, months: int | None = None) -> Period:
-        n = months if months is not None else _MONTHS_IN[kind]
+        n = months if months is not None else MONTHS_IN[kind]
         last = add_months(start, n - 1)
         return cls(start.replace(day=1), month_end(last.year, last.month), kind)
 
@@ -124,7 +124,7 @@ def periods_between(first: dt.date, last: dt.date, kind: PeriodKind) -> list[Per
     """Every period of `kind` that overlaps first..last, the latest first."""
     if kind == "range":
         raise ValueError("a custom range is not enumerable")
-    step = _MONTHS_IN[kind]
+    step = MONTHS_IN[kind]
     start_month = ((first.month - 1) // step) * step + 1
     cursor = dt.date(first.year, start_month, 1)
     out = []

@@ -22,6 +22,10 @@ BREAKDOWNS = {
     "wishes": ("beneficiary_group", "wish_category", "claimed_by", "status"),
     "property_ratings": ("stars", "outcome", "company"),
 }
+# Tables of the city's record counts by month and value of each breakdown column, kept by
+# the store in every commit (Store.refresh_city_counts): a city-wide breakdown reads a few
+# hundred rows instead of every record of the period (176 ms over a year at 10^8 records).
+CITY_COUNTS = {"cases": "cases_city_counts", "wishes": "wishes_city_counts"}
 
 
 def communities(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -147,12 +151,15 @@ def breakdown(
 def _city_counts(
     con: duckdb.DuckDBPyConnection, dataset: str, column: str, period: Period | None
 ) -> pd.DataFrame | None:
-    """The city-wide breakdown from the store's city counts (metrics/store.py CITY_COUNTS),
-    the same rows as counting the records; None when the connection has no counts."""
-    # Table names from the contract (<dataset>_city_counts); every value is bound.
+    """The city-wide breakdown from the store's city counts (CITY_COUNTS), the same rows as
+    counting the records; None when the connection has no counts."""
+    table = CITY_COUNTS.get(dataset)
+    if table is None:
+        return None
+    # The table name from CITY_COUNTS; every value is bound.
     sql = (
         "SELECT value, sum(n)::BIGINT AS count"
-        f" FROM {dataset}_city_counts WHERE column_name = $column"
+        f" FROM {table} WHERE column_name = $column"
         " AND ($date_from IS NULL OR month BETWEEN $date_from AND $date_to)"
         " GROUP BY ALL HAVING sum(n) > 0 ORDER BY count DESC, value"
     )

@@ -28,7 +28,7 @@ from deltalake import CommitProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
 from metrics import period_values
-from metrics.queries import BREAKDOWNS
+from metrics.queries import BREAKDOWNS, CITY_COUNTS
 from metrics.schemas import CODE_PATTERN, DATASETS, Dataset
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,12 @@ _INCREMENTAL_MAX = 50
 # Rollup files: small, so that a refresh rewrites little; row groups small enough for the
 # statistics to skip to one community.
 _ROLLUP_FILE_BYTES = 2 << 20
-# (Naming the compression: WriterProperties without it writes uncompressed files, about
-# 2.7 times the size of delta-rs's default, Snappy.)
-_ROLLUP_WRITER = WriterProperties(max_row_group_size=65_536, compression="SNAPPY")
 # Records too: a community's records are a few hundred rows among millions; with row groups
 # of 64k rows (not the writer's default of a million) the min/max statistics let a grid
-# drill-down or a records page decode one small group instead of a million rows.
-_RECORDS_WRITER = WriterProperties(max_row_group_size=65_536, compression="SNAPPY")
+# drill-down or a records page decode one small group instead of a million rows. (Naming
+# the compression: WriterProperties without it writes uncompressed files, about 2.7 times
+# the size of delta-rs's default, Snappy.)
+_WRITER = WriterProperties(max_row_group_size=65_536, compression="SNAPPY")
 # The rollups that connect() loads into memory: the monthly ones (~60 rows per community).
 # The day histograms stay Parquet views: five to ten times larger, they would cost the app
 # hundreds of MB at 1e7 (see docs/benchmarks.md); their files' 64k-row groups let a scan
@@ -72,10 +71,6 @@ _IN_MEMORY_ROWS = 2_000_000
 PERIOD_VALUES = "period_values"
 PERIOD_DATASETS = ("cases", "wishes")
 COVERS = META_PREFIX + "covers"
-# The city's record counts by month and value of each column the pages break a dataset
-# down by (queries.BREAKDOWNS): a city-wide breakdown reads a few thousand rows instead of
-# every record of the period (176 ms over a year at 10^8 records).
-CITY_COUNTS = {"cases": "cases_city_counts", "wishes": "wishes_city_counts"}
 # Period-value files: smaller still, as an upload rewrites the file holding its community
 # and the one holding the city in every partition (kind × year: ~30), ~0.8 s at 10^8
 # records with 2 MB files.
@@ -185,7 +180,7 @@ class Store:
             data,
             mode="overwrite",
             schema_mode="overwrite",
-            writer_properties=_RECORDS_WRITER,
+            writer_properties=_WRITER,
             commit_properties=_commit_properties(meta),
         )
         if refresh:
@@ -216,7 +211,7 @@ class Store:
             str(self.table_path(dataset)),
             data,
             mode="append",
-            writer_properties=_RECORDS_WRITER,
+            writer_properties=_WRITER,
             commit_properties=_commit_properties(meta),
         )
         if refresh:
@@ -248,7 +243,7 @@ class Store:
                 path,
                 data,
                 mode="append",
-                writer_properties=_RECORDS_WRITER,
+                writer_properties=_WRITER,
                 commit_properties=_commit_properties(meta),
             )
             self.refresh_rollups(dataset)
@@ -266,7 +261,7 @@ class Store:
                     predicate=on,
                     source_alias="s",
                     target_alias="t",
-                    writer_properties=_RECORDS_WRITER,
+                    writer_properties=_WRITER,
                     commit_properties=_commit_properties(meta),
                 )
                 .when_matched_update_all()
@@ -526,7 +521,7 @@ class Store:
                 data,
                 mode="overwrite",
                 schema_mode="overwrite",
-                writer_properties=_ROLLUP_WRITER,
+                writer_properties=_WRITER,
                 commit_properties=_commit_properties({"reflects": str(version)}),
             )
 
@@ -545,7 +540,7 @@ class Store:
             # Many files, each a run of communities: an upload's refresh then rewrites the
             # few holding its communities and the city, not the whole rollup.
             target_file_size=_ROLLUP_FILE_BYTES,
-            writer_properties=_ROLLUP_WRITER,
+            writer_properties=_WRITER,
             commit_properties=_commit_properties({"reflects": str(v)}),
         )
 
@@ -597,7 +592,7 @@ class Store:
             mode="overwrite",
             predicate=predicate,
             target_file_size=_ROLLUP_FILE_BYTES,
-            writer_properties=_ROLLUP_WRITER,
+            writer_properties=_WRITER,
             commit_properties=_commit_properties({"reflects": str(v)}),
         )
 
@@ -652,30 +647,28 @@ class Store:
         False if the data now reach past the covered years (a rebuild is due)."""
         con = self.connect(version, period_table=False, touched=touched)
         try:
-            months = period_values.data_months(con)
-            span = period_values.cover(*months) if months else None
-            if span is None or covers != f"{span[0]}..{span[1]}":
+            span = period_values.cover(con)
+            if span is None or covers != period_values.cover_code(span):
                 return False
             data = period_values.every_rows(con, span, len(touched))
         finally:
             con.close()
         literals = ", ".join(sql_code(c) for c in touched)
         predicate = f"community_id IS NULL OR community_id IN ({literals})"
-        self._write_period_values(data, version, covers, predicate)
+        self._write_period_values(data, version, span, predicate)
         return True
 
     def _rebuild_period_values(self, version: StoreVersion) -> None:
         """The whole table anew: at once while small, else a run of communities at a time."""
         con = self.connect(version, period_table=False)
         try:
-            months = period_values.data_months(con)
-            if months is None:
+            span = period_values.cover(con)
+            if span is None:
                 return
-            span = period_values.cover(*months)
             communities = self._rollup_communities(con)
             if len(communities) <= _BUILD_COMMUNITIES:
                 data = period_values.every_rows(con, span, len(communities))
-                self._write_period_values(data, version, f"{span[0]}..{span[1]}", None)
+                self._write_period_values(data, version, span, None)
                 return
             parts = [period_values.city_rows(con, span)]
         finally:
@@ -687,7 +680,7 @@ class Store:
                 parts.append(period_values.every_rows(con, span, len(run)))
             finally:
                 con.close()
-        self._write_period_values(pa.concat_tables(parts), version, f"{span[0]}..{span[1]}", None)
+        self._write_period_values(pa.concat_tables(parts), version, span, None)
 
     @staticmethod
     def _rollup_communities(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -721,9 +714,16 @@ class Store:
         return str(covers) if covers else None
 
     def _write_period_values(
-        self, data: pa.Table, version: StoreVersion, covers: str, predicate: str | None
+        self,
+        data: pa.Table,
+        version: StoreVersion,
+        span: tuple[dt.date, dt.date],
+        predicate: str | None,
     ) -> None:
-        meta = {"reflects": self._period_reflects(version), "covers": covers}
+        meta = {
+            "reflects": self._period_reflects(version),
+            "covers": period_values.cover_code(span),
+        }
         # By community with the city last within each partition, so that the statistics of
         # each row group skip to the city's or one community's rows.
         data = data.sort_by(
@@ -737,7 +737,7 @@ class Store:
             schema_mode=None if predicate else "overwrite",
             partition_by=["kind", "year"],
             target_file_size=_PERIOD_VALUES_FILE_BYTES,
-            writer_properties=_ROLLUP_WRITER,
+            writer_properties=_WRITER,
             commit_properties=_commit_properties(meta),
         )
 
