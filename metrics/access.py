@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from metrics import catalog, queries
+from metrics import catalog, ingest, queries, review, targets
 from metrics.catalog import Scope
 from metrics.i18n import t
 from metrics.periods import Period
@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clerk": frozenset({"upload"}),
     "admin": frozenset({"view_city", "upload", "upload_any", "admin"}),
 }
+# Uploads only an administrator may make: the community register is the city's.
+ADMIN_DATASETS = frozenset({"communities"})
 ROLES_TABLE = "_roles"
 AUDIT_TABLE = "_audit"
 # What a clerk may see of the city-wide league table (names and scores only).
@@ -81,9 +83,19 @@ class Principal:
         return f"{self.role}:{self.community_id or '*'}:{self.user}"
 
 
+def operator(user: str) -> Principal:
+    """Whoever runs the command line on the server without --as-user: every right."""
+    return Principal(user, "admin", name="operator")
+
+
 def require(principal: Principal, action: Action) -> None:
     if not principal.can(action):
         raise AccessDenied("access_denied_action", action=action)
+
+
+def may_see_ranking(principal: Principal) -> bool:
+    """Whether the city-wide league (names and scores only) may be shown."""
+    return principal.can("view_city") or bool(principal.settings.get("clerks_see_ranking"))
 
 
 def scope_for(principal: Principal, requested: Scope) -> Scope:
@@ -93,6 +105,85 @@ def scope_for(principal: Principal, requested: Scope) -> Scope:
     if requested.community_id not in (None, principal.community_id):
         raise AccessDenied("access_denied_community", community=requested.community_id)
     return Scope(principal.community_id, requested.grid_id)
+
+
+def check_upload(principal: Principal, dataset: str, community_id: str) -> None:
+    """May `principal` upload `dataset` for `community_id`? Raises AccessDenied if not."""
+    require(principal, "upload")
+    if dataset in ADMIN_DATASETS:
+        require(principal, "admin")
+    if not principal.can("upload_any") and community_id != principal.community_id:
+        raise AccessDenied("access_denied_community", community=community_id)
+
+
+# -- changes, checked and audited ------------------------------------------------------------
+# The pages and the CLI change the store only through these: each checks the principal's
+# rights here, in the data layer, and leaves an entry in the audit log.
+def commit_upload(
+    store: Store, validation: ingest.Validation, by: Principal, *, replace: bool = False
+) -> ingest.CommitResult:
+    check_upload(by, validation.dataset, validation.community_id)
+    result = ingest.commit(store, validation, user=by.user, replace=replace)
+    if result.committed:
+        audit(
+            store,
+            by,
+            "upload",
+            dataset=result.dataset,
+            community_id=validation.community_id,
+            version=result.version,
+            file_name=validation.file_name,
+            file_sha256=validation.file_sha256,
+            replace=replace,
+            **result.diff.counts(),
+        )
+    return result
+
+
+def rollback(store: Store, dataset: str, version: int, by: Principal) -> int:
+    require(by, "admin")
+    new = ingest.rollback(store, dataset, version, user=by.user)
+    audit(store, by, "rollback", dataset=dataset, to=version, version=new)
+    return new
+
+
+def save_targets(store: Store, document: targets.Targets, by: Principal) -> int:
+    require(by, "admin")
+    version = targets.save(store, document, by.user)
+    audit(store, by, "targets_changed", version=version)
+    return version
+
+
+def refresh(store: Store, by: Principal) -> None:
+    require(by, "admin")
+    store.refresh_all()
+    audit(store, by, "refresh", version=store.version().token)
+
+
+# -- the review meeting, as the principal may see it ----------------------------------------
+def meeting_review(store: Store, period: Period, by: Principal, lang: str = "zh") -> review.Review:
+    """The whole review for those who see the city; for clerks (when the setting allows)
+    the league's names and scores only, every other section empty."""
+    if by.can("view_city"):
+        return review.review(store, period, lang=lang)
+    if not may_see_ranking(by):
+        raise AccessDenied("access_denied_action", action="view_city")
+    return review.league_only(review.review(store, period, lang=lang), LEAGUE_PUBLIC)
+
+
+def meeting_report(
+    store: Store,
+    period: Period,
+    fmt: Any,
+    by: Principal,
+    version: str | None = None,
+    lang: str = "zh",
+) -> bytes:
+    """The meeting report (PDF/XLSX): every community's figures, so the city's readers only."""
+    from metrics import report  # fpdf2 and xlsxwriter load only when a report is made
+
+    require(by, "view_city")
+    return report.build_report(store, period, fmt, version, lang)
 
 
 # -- the roles document ----------------------------------------------------------------------
@@ -251,18 +342,3 @@ class Reader:
 
     def breakdown(self, dataset: str, column: str, scope: Scope, period: Period) -> pd.DataFrame:
         return queries.breakdown(self.con, dataset, column, self.scope(scope), period)
-
-    def may_see_ranking(self) -> bool:
-        """Whether the city-wide league (names and scores only) may be shown."""
-        return self.principal.can("view_city") or bool(
-            self.principal.settings.get("clerks_see_ranking")
-        )
-
-    def league(self, table: pd.DataFrame) -> pd.DataFrame:
-        """A review's league table as this principal may see it: whole for those who see
-        the city; names and scores only for clerks when the setting allows; else nothing."""
-        if self.principal.can("view_city"):
-            return table
-        if not self.may_see_ranking():
-            raise AccessDenied("access_denied_action", action="view_city")
-        return table[[c for c in LEAGUE_PUBLIC if c in table.columns]].copy()

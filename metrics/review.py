@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import duckdb
@@ -157,6 +157,21 @@ def review(
     text = narrative(period, head, table, follow, subs, lang, is_demo)
     return Review(
         period, data_version, tg, lang, is_demo, head, table, parts, follow, subs, trend_frame, text
+    )
+
+
+def league_only(data: Review, columns: tuple[str, ...]) -> Review:
+    """`data` with the league's `columns` only and every other section empty: what a
+    reader who may compare communities by name and score, and see nothing else, gets."""
+    return replace(
+        data,
+        headline=data.headline.iloc[0:0],
+        league=data.league[[c for c in columns if c in data.league.columns]].copy(),
+        breakdown=data.breakdown.iloc[0:0],
+        follow_ups=data.follow_ups.iloc[0:0],
+        submissions=data.submissions.iloc[0:0],
+        trend=data.trend.iloc[0:0],
+        narrative=[],
     )
 
 

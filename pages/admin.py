@@ -46,8 +46,7 @@ def _targets_tab() -> None:
         except ValueError as exc:
             st.error(tr("admin_targets_invalid", detail=str(exc)))
             return
-        version = targets.save(_ui.get_store(), new, me.user)
-        access.audit(_ui.get_store(), me, "targets_changed", version=version)
+        version = access.save_targets(_ui.get_store(), new, me)
         st.session_state["admin_done"] = tr("admin_saved", version=version)
         st.rerun()
     history = targets.history(_ui.get_store())

@@ -33,8 +33,11 @@ section.main p, section.main li, [data-testid="stMarkdownContainer"] p { font-si
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
-def _review(token: str, targets_version: int | None, period: str, lang: str) -> review.Review:
-    return review.review(_ui.get_store(), Period.parse(period), lang=lang)
+def _review(
+    token: str, pkey: str, targets_version: int | None, period: str, lang: str
+) -> review.Review:
+    # What a principal may see of the review is decided in metrics (access.meeting_review).
+    return access.meeting_review(_ui.get_store(), Period.parse(period), _ui.who(), lang)
 
 
 def _narrative(data: review.Review) -> None:
@@ -72,7 +75,7 @@ def _value(value: Any) -> float | None:
 
 def _league(data: review.Review, names_only: bool) -> None:
     st.subheader(tr("sec_league"))
-    table = access.Reader(_ui.con(), _ui.who()).league(data.league)
+    table = data.league
     shown = pd.DataFrame(
         {
             tr("col_rank"): table["rank"],
@@ -207,7 +210,7 @@ def _report(data: review.Review, token: str) -> None:
 
     def build(fmt: str) -> Any:
         # Built when the button is pressed, at the version shown on screen.
-        return lambda: report.build_report(_ui.get_store(), period, fmt, token, lang)
+        return lambda: access.meeting_report(_ui.get_store(), period, fmt, _ui.who(), token, lang)
 
     c1, c2, _ = st.columns([1, 1, 3])
     c1.download_button(
@@ -229,7 +232,7 @@ def _report(data: review.Review, token: str) -> None:
 
 def page() -> None:
     me = _ui.who()
-    if not access.Reader(_ui.con(), me).may_see_ranking():
+    if not access.may_see_ranking(me):
         access.require(me, "view_city")
     names_only = not me.can("view_city")
     _ui.header("page_meeting", "intro_meeting")
@@ -237,7 +240,7 @@ def page() -> None:
     meeting_mode = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode")
     store = _ui.get_store()
     token = _ui.version().token
-    data = _review(token, targets.current_version(store), period.code, _ui.lang())
+    data = _review(token, me.key, targets.current_version(store), period.code, _ui.lang())
     st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(_ui.lang()))}")
     draw = {
         "narrative": lambda: _narrative(data),

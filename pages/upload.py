@@ -14,15 +14,15 @@ from metrics.schemas import DATASETS
 from pages import _ui
 from pages._ui import st, tr
 
-# Ledgers a community sends in; the registry (communities) is the administrator's.
+# Ledgers a community sends in; the register of communities is the administrator's
+# (access.ADMIN_DATASETS, checked again in metrics when the upload is committed).
 UPLOADABLE = ("cases", "wishes", "employment", "property_ratings", "grids")
 
 
 def _choose() -> tuple[str, str, Period | None]:
     lang = _ui.lang()
     c1, c2, c3 = st.columns(3)
-    # The community register itself is the administrator's to change.
-    choices = (*UPLOADABLE, "communities") if _ui.who().can("admin") else UPLOADABLE
+    choices = (*UPLOADABLE, *access.ADMIN_DATASETS) if _ui.who().can("admin") else UPLOADABLE
     dataset = c1.selectbox(
         tr("upload_dataset"),
         choices,
@@ -155,19 +155,7 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
         )
     if st.button(tr("upload_commit"), type="primary", disabled=not confirmed, key="upload_go"):
         me = _ui.who()
-        result = ingest.commit(_ui.get_store(), validation, user=me.user, replace=replace)
-        access.audit(
-            _ui.get_store(),
-            me,
-            "upload",
-            dataset=result.dataset,
-            community_id=validation.community_id,
-            version=result.version,
-            file_name=validation.file_name,
-            file_sha256=validation.file_sha256,
-            replace=replace,
-            **result.diff.counts(),
-        )
+        result = access.commit_upload(_ui.get_store(), validation, me, replace=replace)
         _ui.log.info(
             "upload committed: %s %s v%s by %s",
             result.dataset,
@@ -224,11 +212,7 @@ def _rollback(dataset: str) -> None:
         sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
         if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
             me = _ui.who()
-            access.require(me, "admin")
-            version = ingest.rollback(_ui.get_store(), dataset, int(target), user=me.user)
-            access.audit(
-                _ui.get_store(), me, "rollback", dataset=dataset, to=int(target), version=version
-            )
+            version = access.rollback(_ui.get_store(), dataset, int(target), me)
             _ui.log.info("rollback of %s to v%s by %s", dataset, target, me.user)
             st.session_state["upload_done"] = tr(
                 "ingest_rolled_back", dataset=dataset, target=target, version=version

@@ -276,26 +276,24 @@ def test_the_cli_scopes_a_clerk(roles_store: Store) -> None:
 
 
 def test_a_clerk_gets_the_league_as_names_and_scores_only(roles_store: Store) -> None:
-    import pandas as pd
-
-    league = pd.DataFrame(
-        {
-            "rank": [1, 2],
-            "rank_change": [0, 1],
-            "community_id": ["QTX01", "QTX02"],
-            "community": ["北苑社区", "南苑社区"],
-            "score": [95.0, 80.0],
-            "resolution_rate": [1.0, 0.9],
-            "resolution_rate_status": ["green", "amber"],
-        }
-    )
+    september = Period.parse("2025-09")
     clerk = access.resolve(roles_store, CLERK)
     assert clerk is not None
-    shown = Reader(roles_store.connect(), clerk).league(league)
-    assert list(shown.columns) == ["rank", "rank_change", "community_id", "community", "score"]
+    seen = access.meeting_review(roles_store, september, clerk)
+    assert list(seen.league.columns) == list(access.LEAGUE_PUBLIC)
+    assert sorted(seen.league["community_id"]) == ["QTX01", "QTX02", "QTX03"]
+    # Nothing else of the other communities: no figures, follow-ups, submissions or text.
+    for section in (seen.headline, seen.breakdown, seen.follow_ups, seen.submissions, seen.trend):
+        assert section.empty
+    assert seen.narrative == []
     leader = access.resolve(roles_store, LEADER)
     assert leader is not None
-    assert Reader(roles_store.connect(), leader).league(league).equals(league)
+    whole = access.meeting_review(roles_store, september, leader)
+    assert not whole.follow_ups.empty and whole.narrative
+    assert "resolution_rate" in whole.league.columns
+    assert whole.league[list(access.LEAGUE_PUBLIC)].equals(seen.league)
     closed = Principal(CLERK, "clerk", "QTX01", settings={"clerks_see_ranking": False})
     with pytest.raises(AccessDenied):
-        Reader(roles_store.connect(), closed).league(league)
+        access.meeting_review(roles_store, september, closed)
+    with pytest.raises(AccessDenied):
+        access.meeting_report(roles_store, september, "xlsx", clerk)
