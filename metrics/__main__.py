@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import logging
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics import access, catalog, demo, ingest, templates
+from metrics import access, catalog, demo, ingest, review, templates
 from metrics.i18n import t
 from metrics.periods import Period
 from metrics.schemas import DATASETS
@@ -177,12 +178,22 @@ def _add_upload_commands(sub: Any) -> None:
 
 @command("report")
 def _report(args: argparse.Namespace, store: Store) -> int:
+    _require(args, "view_city")
     period = Period.parse(args.period)
-    data = access.meeting_report(
-        store, period, args.format, args.principal, args.version, args.lang
-    )
+    # Fix the version first: the printed token is the one the report is built at, even if
+    # an upload lands meanwhile (an unknown or partial --version is refused here, exit 2).
+    token = review.resolve(store, args.version, args.lang)
+    started = dt.datetime.now(tz=review.LOCAL_TZ)
+    data = access.meeting_report(store, period, args.format, args.principal, token, args.lang)
     Path(args.out).write_bytes(data)
-    print(json.dumps({"out": args.out, "period": period.code, "bytes": len(data)}))
+    result = {
+        "out": args.out,
+        "period": period.code,
+        "version": token,
+        "generated_at": started.isoformat(timespec="seconds"),
+        "bytes": len(data),
+    }
+    print(json.dumps(result, ensure_ascii=False))
     return 0
 
 

@@ -9,13 +9,16 @@ names both versions, and `review(store, period, version=token)` rebuilds it exac
 
 Scoring: each weighted metric earns points by its status (targets_default.yaml `points`,
 e.g. 达标 100, 接近 60, 未达标 0); the score is the weighted mean of the points over the
-metrics that have a value, 0-100.
+metrics that have a value, 0-100. A metric whose ledger is missing (缺报) for the reporting
+period scores as 未达标 with its full weight, whatever the store holds: otherwise a
+community that sends nothing would score 达标 on every count where empty means 0
+(超30天未认领心愿 0) and have its other metrics left out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -89,8 +92,7 @@ class Review:
     @property
     def token(self) -> str:
         """Store and targets version, e.g. 'communities@0,...,_targets@3' (-1: defaults)."""
-        tv = self.targets.version if self.targets.version is not None else -1
-        return f"{self.version.token},{TARGETS_KEY}@{tv}"
+        return make_token(self.version, self.targets)
 
     def title(self) -> str:
         return t("report_title", self.lang, review=t("review_" + self.assessment, self.lang))
@@ -104,26 +106,55 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # -- versions ------------------------------------------------------------------------------------
 
 
-def pin(store: Store, version: StoreVersion | str | None = None) -> tuple[StoreVersion, Targets]:
+def pin(
+    store: Store, version: StoreVersion | str | None = None, lang: str = "zh"
+) -> tuple[StoreVersion, Targets]:
     """The store version and targets a review reads: a token pins both (see Review.token);
-    a StoreVersion or None pins the data and takes the current targets."""
+    a StoreVersion or None pins the data and takes the current targets (the shipped
+    defaults are saved as a version of their own the first time, targets.pinned).
+
+    A token must name every table, as Review.token does: a table left out would be read at
+    its current version, and the report would no longer be the one the token names. An
+    unknown version is refused with a message, not a storage error. `_targets@-1` (tokens
+    printed before targets were always versioned) means the defaults of the running release.
+    """
     if version is None or isinstance(version, StoreVersion):
-        return version or store.version(), targets.load(store)
+        return version or store.version(), targets.pinned(store)
     pairs: dict[str, int] = {}
     for part in version.split(","):
         name, sep, number = part.strip().partition("@")
         if not sep or not number.lstrip("-").isdigit():
-            raise ValueError(f"not a version token: {version!r}")
+            raise ValueError(t("version_bad_token", lang, token=version))
         pairs[name] = int(number)
     unknown = set(pairs) - set(DATASETS) - {TARGETS_KEY}
     if unknown:
-        raise ValueError(f"unknown table in version token: {sorted(unknown)}")
+        raise ValueError(t("version_unknown_table", lang, names="、".join(sorted(unknown))))
+    absent = [n for n in (*DATASETS, TARGETS_KEY) if n not in pairs]
+    if absent:
+        raise ValueError(t("version_incomplete", lang, names="、".join(absent)))
     current = store.version()
-    data = StoreVersion(tuple((n, pairs.get(n, current.of(n))) for n in DATASETS))
-    tv = pairs.get(TARGETS_KEY)
-    if tv is None:
-        return data, targets.load(store)
+    latest = {n: current.of(n) for n in DATASETS}
+    latest[TARGETS_KEY] = _or_minus_one(targets.current_version(store))
+    for table, v in pairs.items():
+        if not -1 <= v <= latest[table]:
+            raise ValueError(t("version_unknown", lang, name=table, number=v, latest=latest[table]))
+    data = StoreVersion(tuple((n, pairs[n]) for n in DATASETS))
+    tv = pairs[TARGETS_KEY]
     return data, targets.defaults() if tv < 0 else targets.load(store, tv)
+
+
+def make_token(data_version: StoreVersion, tg: Targets) -> str:
+    return f"{data_version.token},{TARGETS_KEY}@{_or_minus_one(tg.version)}"
+
+
+def resolve(store: Store, version: str | None = None, lang: str = "zh") -> str:
+    """The token a review read now at `version` (None: the latest) would carry: checked,
+    and fixed, so a build started with it reads exactly these versions."""
+    return make_token(*pin(store, version, lang))
+
+
+def _or_minus_one(value: int | None) -> int:
+    return -1 if value is None else value
 
 
 # -- the review ----------------------------------------------------------------------------------
@@ -141,18 +172,19 @@ def review(
 
     `as_of` (default: now) only decides whether a missing submission is already overdue.
     """
-    data_version, tg = pin(store, version)
+    data_version, tg = pin(store, version, lang)
     con = store.connect(data_version)
     try:
         units = communities(con)
         names = dict(zip(units["community_id"], units["name"], strict=True))
+        subs = submissions(store, period, data_version, tg, names, lang, as_of=as_of)
+        before = submissions(store, period.previous(), data_version, tg, names, lang, as_of=as_of)
         head = headline(con, period, tg, lang)
-        table, parts = league(con, period, tg, names, lang)
+        table, parts = league(con, period, tg, names, lang, missing=(subs, before))
         follow = follow_ups(con, period, tg, names, parts, lang)
         trend_frame = trend(con, period)
     finally:
         con.close()
-    subs = submissions(store, period, data_version, tg, names, lang, as_of=as_of)
     is_demo = store.is_demo
     text = narrative(period, head, table, follow, subs, lang, is_demo)
     return Review(
@@ -205,19 +237,23 @@ def headline(
 
 
 def score(
-    values: Mapping[str, float | None], weights: Mapping[str, float], tg: Targets
+    values: Mapping[str, float | None],
+    weights: Mapping[str, float],
+    tg: Targets,
+    missing: Collection[str] = (),
 ) -> tuple[float | None, list[dict[str, Any]]]:
     """The weighted score 0-100 and one row per metric saying what it contributed.
 
-    A metric without a value is left out and the others' weights are scaled up to 100 %.
+    A metric in `missing` (its ledger is 缺报) is 未达标 with its full weight and no value.
+    Otherwise a metric without a value is left out and the others' weights are scaled up.
     """
-    present = {n: w for n, w in weights.items() if values.get(n) is not None}
+    present = {n: w for n, w in weights.items() if n in missing or values.get(n) is not None}
     total = sum(present.values())
     rows: list[dict[str, Any]] = []
     for name, weight in weights.items():
-        value = values.get(name)
-        target = tg.metrics[name]
-        state = target.status(value)
+        is_missing = name in missing
+        value = None if is_missing else values.get(name)
+        state: Status | None = "red" if is_missing else tg.metrics[name].status(value)
         share = weight / total if name in present and total else 0.0
         points = tg.points[state] if state else None
         rows.append(
@@ -225,6 +261,7 @@ def score(
                 "metric": name,
                 "value": value,
                 "status": state,
+                "missing": is_missing,
                 "weight": weight,
                 "share": share,
                 "points": points,
@@ -236,23 +273,36 @@ def score(
     return float(sum(float(r["contribution"]) for r in rows)), rows
 
 
+def missing_ledgers(subs: pd.DataFrame) -> dict[str, list[str]]:
+    """Community -> the datasets it has not sent for the reporting period (缺报)."""
+    gone = subs[subs["status"] == "missing"]
+    return {str(c): list(g["dataset"]) for c, g in gone.groupby("community_id", sort=False)}
+
+
 def league(
     con: duckdb.DuckDBPyConnection,
     period: Period,
     tg: Targets,
     names: Mapping[str, str],
     lang: str = "zh",
+    *,
+    missing: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The league table (best first) and the long score breakdown behind it.
 
+    `missing`: the submissions of the period and of the previous one (for the previous
+    rank); a ledger missing there makes its metrics 未达标 (see `score`).
+
     League columns: rank, previous_rank, rank_change (+ = moved up), community_id,
-    community, score, below_target (red metrics), and per scored metric `<m>`, `<m>_status`.
+    community, score, below_target (red metrics), missing_ledgers (ledger labels 缺报),
+    and per scored metric `<m>`, `<m>_status`.
     """
     kind = targets.assessment_kind(period)
     weights = tg.weights(kind)
     units = list(names)
-    scores, parts = _scores(con, period, tg, weights, units)
-    previous, _ = _scores(con, period.previous(), tg, weights, units)
+    gone, gone_before = (missing_ledgers(f) for f in missing) if missing else ({}, {})
+    scores, parts = _scores(con, period, tg, weights, units, gone)
+    previous, _ = _scores(con, period.previous(), tg, weights, units, gone_before)
     table = pd.DataFrame({"community_id": units})
     table["community"] = [names[u] for u in units]
     table["score"] = [scores[u] for u in units]
@@ -263,6 +313,7 @@ def league(
     table["below_target"] = [
         [metric(m).text("label", lang) for m in below.get(u, [])] for u in units
     ]
+    table["missing_ledgers"] = [[_ledger_label(d, lang) for d in gone.get(u, [])] for u in units]
     wide = parts.pivot(index="community_id", columns="metric", values="value")
     states = parts.pivot(index="community_id", columns="metric", values="status")
     for name in weights:
@@ -299,6 +350,7 @@ def league(
             "target",
             "status",
             "cue",
+            "missing",
             "weight",
             "share",
             "points",
@@ -314,13 +366,15 @@ def _scores(
     tg: Targets,
     weights: Mapping[str, float],
     units: list[str],
+    missing: Mapping[str, list[str]],
 ) -> tuple[dict[str, float | None], pd.DataFrame]:
     values = catalog.by_unit(con, list(weights), period, units)
     scores: dict[str, float | None] = {}
     rows = []
     for unit in units:
         row = {n: _value(values.loc[unit, n]) for n in weights}
-        scores[unit], parts = score(row, weights, tg)
+        gone = [n for n in weights if metric(n).dataset in missing.get(unit, ())]
+        scores[unit], parts = score(row, weights, tg, gone)
         rows += [{"community_id": unit, **p} for p in parts]
     frame = pd.DataFrame(
         rows,
@@ -329,6 +383,7 @@ def _scores(
             "metric",
             "value",
             "status",
+            "missing",
             "weight",
             "share",
             "points",
@@ -349,8 +404,22 @@ def _ranks(scores: Mapping[str, float | None], units: list[str]) -> list[float]:
     return list(series.rank(ascending=False, method="min"))
 
 
+def _ledger_label(dataset: str, lang: str) -> str:
+    return DATASETS[dataset].zh if lang == "zh" else DATASETS[dataset].en
+
+
 def _explain(row: Mapping[str, Any], lang: str) -> str:
     m = metric(row["metric"])
+    if row["missing"]:
+        return t(
+            "score_explain_missing",
+            lang,
+            label=m.text("label", lang),
+            ledger=_ledger_label(m.dataset, lang),
+            points=row["points"],
+            share=row["share"],
+            contribution=row["contribution"],
+        )
     if row["value"] is None or pd.isna(row["value"]):
         return t("score_explain_none", lang, label=m.text("label", lang))
     return t(
@@ -416,6 +485,8 @@ FOLLOW_UP_COLUMNS = [
     "detail",
     "since",
     "age_days",
+    "status",
+    "cue",
 ]
 
 
@@ -428,10 +499,12 @@ def follow_ups(
     lang: str = "zh",
 ) -> pd.DataFrame:
     """需督办事项: open cases and unclaimed wishes older than `follow_up_days` at the period
-    end, failing or sanctioned property ratings, and every scored metric below target.
+    end, failing or sanctioned property ratings, and every scored metric short of its
+    target (接近 or 未达标, with `status` and `cue`; empty for the other kinds).
 
     `owner` is who answers for it: the grid (within its community) or the community.
     `age_days` is days open at the period end; empty for ratings and metrics.
+    `since` is the day (ISO, 2025-09-01) for cases and wishes, a period code otherwise.
     """
     params = {"period_end": period.end, "days": tg.follow_up_days}
     rows: list[dict[str, Any]] = []
@@ -478,17 +551,24 @@ def follow_ups(
                 "property", r, names, lang, item=r["company"], detail=detail, since=r["quarter"]
             )
         )
-    for r in records(breakdown[breakdown["status"] == "red"]):
+    # Below target is anything short of 达标: 未达标 and 接近 alike, each with its status.
+    for r in records(breakdown[breakdown["status"].isin(["amber", "red"])]):
         m = metric(r["metric"])
-        detail = t(
-            "fu_metric_detail",
-            lang,
-            value=fmt_number(r["value"], m.format, lang),
-            target=r["target"],
+        if r["missing"]:
+            detail = t(
+                "fu_metric_missing", lang, ledger=_ledger_label(m.dataset, lang), target=r["target"]
+            )
+        else:
+            detail = t(
+                "fu_metric_detail",
+                lang,
+                value=fmt_number(r["value"], m.format, lang),
+                target=r["target"],
+            )
+        item = _follow_up(
+            "metric", r, names, lang, item=r["label"], detail=detail, since=period.code
         )
-        rows.append(
-            _follow_up("metric", r, names, lang, item=r["label"], detail=detail, since=period.code)
-        )
+        rows.append({**item, "status": r["status"], "cue": targets.cue(r["status"], lang)})
     frame = pd.DataFrame(rows, columns=FOLLOW_UP_COLUMNS)
     frame["age_days"] = frame["age_days"].astype("Int64")
     return frame
@@ -518,6 +598,8 @@ def _follow_up(
         "detail": detail,
         "since": _day(since),
         "age_days": None if age is None or pd.isna(age) else int(age),
+        "status": None,
+        "cue": "",
     }
 
 
@@ -740,7 +822,22 @@ def narrative(
         out.append(t("nar_below", lang, count=len(below), items=items))
     elif len(table):
         out.append(t("nar_all_met", lang))
+    if "missing_ledgers" in table:
+        gone = table[table["missing_ledgers"].map(len) > 0]
+        if len(gone):
+            sep = t("nar_list_sep", lang)
+            items = sep.join(
+                t(
+                    "nar_missing_item",
+                    lang,
+                    name=r["community"],
+                    ledgers=sep.join(r["missing_ledgers"]),
+                )
+                for r in records(gone.sort_values("community_id"))
+            )
+            out.append(t("nar_missing", lang, items=items))
     counts = follow["kind"].value_counts()
+    states = follow.loc[follow["kind"] == "metric", "status"].value_counts()
     out.append(
         t(
             "nar_followups",
@@ -749,7 +846,8 @@ def narrative(
             cases=int(counts.get("case", 0)),
             wishes=int(counts.get("wish", 0)),
             property=int(counts.get("property", 0)),
-            metrics=int(counts.get("metric", 0)),
+            red=int(states.get("red", 0)),
+            amber=int(states.get("amber", 0)),
         )
     )
     if len(subs):

@@ -256,20 +256,47 @@ def load(store: Store, version: int | None = None) -> Targets:
     return from_document(document, version=table.version())
 
 
+FROZEN_DEFAULTS_USER = "system"  # who "saved" the shipped defaults when first used
+
+
+def pinned(store: Store) -> Targets:
+    """The current targets with a version of their own in the store.
+
+    While nobody has edited the targets, the shipped defaults are in force; the first review
+    that uses them saves them as version 0, so a version token names targets that a later
+    release changing targets_default.yaml cannot change. A store that cannot be written
+    (a read-only copy) gets the defaults unversioned (`_targets@-1` in the token).
+    """
+    found = load(store)
+    if found.version is not None:
+        return found
+    try:
+        with store.lock(TABLE_NAME):
+            if current_version(store) is None:  # nobody saved them meanwhile
+                _write(store, found, FROZEN_DEFAULTS_USER)
+    except OSError:
+        return found
+    return load(store)
+
+
 def save(store: Store, targets: Targets, user: str) -> int:
     """Write `targets` as a new version of the store's copy; returns that version."""
+    with store.lock(TABLE_NAME):
+        return _write(store, targets, user)
+
+
+def _write(store: Store, targets: Targets, user: str) -> int:
     document = json.dumps(from_document(targets.to_document()).to_document(), ensure_ascii=False)
     table_path(store).parent.mkdir(parents=True, exist_ok=True)
     data = pa.table({"document": pa.array([document], pa.string())})
     meta = {META_PREFIX + "user": user, META_PREFIX + "dataset": TABLE_NAME}
-    with store.lock(TABLE_NAME):
-        write_deltalake(
-            str(table_path(store)),
-            data,
-            mode="overwrite",
-            commit_properties=CommitProperties(custom_metadata=meta),
-        )
-        version = current_version(store)
+    write_deltalake(
+        str(table_path(store)),
+        data,
+        mode="overwrite",
+        commit_properties=CommitProperties(custom_metadata=meta),
+    )
+    version = current_version(store)
     assert version is not None
     return version
 

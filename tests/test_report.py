@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -78,7 +79,7 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
     assert league.freeze_panes == "F2"
     assert [(r[0], r[4], r[5]) for r in league.iter_rows(min_row=2, values_only=True)] == [
         (1, "甲社区", 100.0),
-        (2, "丙社区", 92.5),
+        (2, "丙社区", 59.0),
         (3, "乙社区", 30.0),
     ]
     follow = book["需督办事项"]
@@ -98,10 +99,41 @@ def test_a_report_rebuilt_at_its_version_has_the_same_figures(tiny: Store) -> No
     assert xlsx_values(now)["主要指标"] != xlsx_values(first)["主要指标"]
 
 
-def test_cli_writes_the_report(tiny: Store, tmp_path: Path) -> None:
+def test_cli_writes_the_report(
+    tiny: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "r.xlsx"
     args = ["--data-dir", str(tiny.root), "report", "--period", "2025Q4", "--format", "xlsx"]
     assert main([*args, "--out", str(out), "--lang", "en"]) == 0
     book = openpyxl.load_workbook(out)
     assert book.sheetnames[0] == "Summary"
-    assert main([*args, "--out", str(out), "--version", "cases@zz"]) == 2
+    printed = json.loads(capsys.readouterr().out)
+    token = review(tiny, OCTOBER).token
+    assert printed["version"] == token  # the version it was built from, as README says
+    assert printed["period"] == "2025Q4"
+    generated = dt.datetime.fromisoformat(printed["generated_at"])
+    assert abs(dt.datetime.now(tz=LOCAL_TZ) - generated) < dt.timedelta(minutes=5)
+    # Rebuilt at the printed token after an upload: the same figures.
+    resolved = "K4,A02,A02-G1,矛盾纠纷,噪音扰民,敲门队,false,2025-10-08,2025-10-30,已化解\n"
+    upload(tiny, "cases", resolved, "A02", "2025-10")
+    again = tmp_path / "again.xlsx"
+    assert main([*args, "--out", str(again), "--lang", "en", "--version", token]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == token
+    assert (
+        xlsx_values(again.read_bytes())["Headline figures"]
+        == xlsx_values(out.read_bytes())["Headline figures"]
+    )
+
+
+def test_cli_refuses_unknown_and_partial_versions(
+    tiny: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.pdf"
+    args = ["--data-dir", str(tiny.root), "report", "--period", "2025-10", "--out", str(out)]
+    token = review(tiny, OCTOBER).token
+    assert main([*args, "--version", "cases@zz"]) == 2
+    assert main([*args, "--version", token.replace("cases@2", "cases@99")]) == 2
+    assert "没有这个版本：cases@99" in capsys.readouterr().err
+    assert main([*args, "--version", "cases@1"]) == 2
+    assert "缺少这些表" in capsys.readouterr().err
+    assert not out.exists()

@@ -173,27 +173,52 @@ def test_scores_statuses_and_ranks_by_hand(tiny: Store) -> None:
     # A01: everything 达标 -> 100.
     # A02: rate 50 % 未达标 0×30, overdue 1 接近 60×20, median 20 接近 60×15,
     #      fulfilment 50 % 未达标 0×20, unclaimed 1 接近 60×15 -> (1200+900+900)/100 = 30.0
-    # A03: rate 100 % 100×30, overdue 0 100×20, median 19 接近 60×15, no wishes (left out),
-    #      unclaimed 0 100×15 -> (3000+2000+900+1500)/80 = 92.5
-    assert league["score"].to_dict() == {"A01": 100.0, "A03": 92.5, "A02": 30.0}
+    # A03 sent no wishes ledger (缺报): fulfilment and unclaimed are 未达标 with their full
+    #      weight, not left out or counted as 0 unclaimed (达标).
+    #      rate 100 % 100×30, overdue 0 100×20, median 19 接近 60×15, fulfilment 缺报 0×20,
+    #      unclaimed 缺报 0×15 -> (3000+2000+900)/100 = 59.0
+    assert league["score"].to_dict() == {"A01": 100.0, "A03": 59.0, "A02": 30.0}
     assert list(r.league["community_id"]) == ["A01", "A03", "A02"]
     assert league["rank"].to_dict() == {"A01": 1, "A03": 2, "A02": 3}
-    # September: A01 100 (no wishes), A03 100 (only overdue and unclaimed have values),
-    # A02 (0×30 + 100×20 + 60×15)/65 = 44.6 -> ranks 1, 1, 3.
-    assert league["previous_rank"].to_dict() == {"A01": 1, "A03": 1, "A02": 3}
-    assert league["rank_change"].to_dict() == {"A01": 0, "A03": -1, "A02": 0}
+    # September (A03's wishes ledger is missing then too): A01 100 (no wishes registered,
+    # fulfilment left out); A02 (0×30 + 100×20 + 60×15)/65 = 44.6 (no cases resolved, no
+    # wishes registered); A03 only overdue 0 has a value, plus the two 缺报:
+    # (100×20 + 0×20 + 0×15)/55 = 36.4 -> ranks 1, 3, 2.
+    assert league["previous_rank"].to_dict() == {"A01": 1, "A03": 3, "A02": 2}
+    assert league["rank_change"].to_dict() == {"A01": 0, "A03": 1, "A02": -1}
     assert league.loc["A02", "resolution_rate_status"] == "red"
     assert league.loc["A02", "overdue_cases_status"] == "amber"
     assert league.loc["A02", "below_target"] == ["化解率", "心愿实现率"]
+    assert league.loc["A03", "below_target"] == ["心愿实现率", "超30天未认领"]
+    assert league.loc["A03", "missing_ledgers"] == ["微心愿台账"]
+    assert league.loc["A01", "missing_ledgers"] == []
 
     a03 = r.breakdown[r.breakdown["community_id"] == "A03"].set_index("metric")
-    assert a03.loc["fulfillment_rate", "share"] == 0.0
-    assert a03.loc["resolution_rate", "share"] == pytest.approx(30 / 80)
-    assert a03.loc["median_days_to_resolve", "contribution"] == pytest.approx(60 * 15 / 80)
+    assert a03.loc["fulfillment_rate", "share"] == pytest.approx(0.20)
+    assert a03.loc["fulfillment_rate", "status"] == "red"
+    assert bool(a03.loc["fulfillment_rate", "missing"]) is True
+    assert pd.isna(a03.loc["wishes_unclaimed_overdue", "value"])  # not the 0 of "no rows"
+    assert a03.loc["resolution_rate", "share"] == pytest.approx(0.30)
+    assert a03.loc["median_days_to_resolve", "contribution"] == pytest.approx(60 * 15 / 100)
     assert a03.loc["median_days_to_resolve", "explanation"] == (
-        "办结天数中位数 19（目标≤15，⚠️ 接近）：60分 × 权重18.8% = 11.2分"
+        "办结天数中位数 19（目标≤15，⚠️ 接近）：60分 × 权重15.0% = 9.0分"
     )
-    assert a03.loc["fulfillment_rate", "explanation"].startswith("心愿实现率：本期无数据")
+    assert a03.loc["wishes_unclaimed_overdue", "explanation"] == (
+        "超30天未认领：微心愿台账缺报，按未达标计0分 × 权重15.0% = 0.0分"
+    )
+
+
+def test_no_data_without_a_missing_ledger_is_left_out(tiny: Store) -> None:
+    # A01 sent its wishes ledger, but registered no wish in September: its fulfilment rate
+    # has no value and is left out, the other weights scaled up (30+20+15+15 = 80).
+    september = review(tiny, Period.parse("2025-09"))
+    a01 = september.breakdown[september.breakdown["community_id"] == "A01"].set_index("metric")
+    assert a01.loc["fulfillment_rate", "share"] == 0.0
+    assert a01.loc["resolution_rate", "share"] == pytest.approx(30 / 80)
+    assert a01.loc["fulfillment_rate", "explanation"].startswith("心愿实现率：本期无数据")
+    assert september.league.set_index("community_id").loc["A03", "score"] == pytest.approx(
+        2000 / 55
+    )
 
 
 def test_headline_with_mom_and_yoy(tiny: Store) -> None:
@@ -216,10 +241,12 @@ def test_narrative_exact(tiny: Store) -> None:
         "期末超期未办结事项1件，接近目标（≤0）。",
         "圆梦微心愿2个，心愿实现率66.7%，未达到目标（≥90.0%）；超30天未认领心愿1个。",
         "物业企业平均星级3.5星，接近目标（≥4.0）。",
-        "综合考核得分排名前列的是甲社区（100.0分）、丙社区（92.5分）；"
+        "综合考核得分排名前列的是甲社区（100.0分）、丙社区（59.0分）；"
         "排名最后的是乙社区（30.0分）。",
-        "1个社区有考核指标未达标：乙社区（化解率、心愿实现率）。",
-        "需督办事项5项：超期未办结事项1件，超期未认领心愿1个，物业企业1家次，社区未达标指标2项。",
+        "2个社区有考核指标未达标：乙社区（化解率、心愿实现率）、丙社区（心愿实现率、超30天未认领）。",
+        "丙社区微心愿台账缺报，相关考核指标按未达标计0分。",
+        "需督办事项11项：超期未办结事项1件，超期未认领心愿1个，物业企业1家次，"
+        "社区考核指标未达标4项、接近目标4项。",
         "2025年10月台账报送：按时3项，逾期5项，缺报1项，未到期0项。",
     ]
     english = review(tiny, OCTOBER, lang="en").narrative
@@ -228,19 +255,30 @@ def test_narrative_exact(tiny: Store) -> None:
 
 def test_follow_up_list(tiny: Store) -> None:
     follow = review(tiny, OCTOBER).follow_ups
-    rows = follow[["kind", "community", "owner", "item", "since", "age_days"]]
+    rows = follow[["kind", "community", "owner", "item", "since", "age_days", "status"]]
+    # Every scored metric short of 达标 (接近 as well as 未达标), communities in league
+    # order (丙 2nd, 乙 3rd), metrics in weight order; 丙社区's two wish metrics are 缺报.
     assert rows.astype(object).where(rows.notna(), None).values.tolist() == [
-        ["case", "乙社区", "乙社区 第一网格", "K5", "2025-09-01", 60],  # 10-31 minus 09-01
-        ["wish", "乙社区", "乙社区 第一网格", "W4", "2025-08-15", 77],  # 10-31 minus 08-15
-        ["property", "乙社区", "乙社区", "塞上物业", "2025Q4", None],
-        ["metric", "乙社区", "乙社区", "化解率", "2025-10", None],
-        ["metric", "乙社区", "乙社区", "心愿实现率", "2025-10", None],
+        ["case", "乙社区", "乙社区 第一网格", "K5", "2025-09-01", 60, None],  # 10-31 less 09-01
+        ["wish", "乙社区", "乙社区 第一网格", "W4", "2025-08-15", 77, None],  # 10-31 less 08-15
+        ["property", "乙社区", "乙社区", "塞上物业", "2025Q4", None, None],
+        ["metric", "丙社区", "丙社区", "办结天数中位数", "2025-10", None, "amber"],
+        ["metric", "丙社区", "丙社区", "心愿实现率", "2025-10", None, "red"],
+        ["metric", "丙社区", "丙社区", "超30天未认领", "2025-10", None, "red"],
+        ["metric", "乙社区", "乙社区", "化解率", "2025-10", None, "red"],
+        ["metric", "乙社区", "乙社区", "超期未办结", "2025-10", None, "amber"],
+        ["metric", "乙社区", "乙社区", "办结天数中位数", "2025-10", None, "amber"],
+        ["metric", "乙社区", "乙社区", "心愿实现率", "2025-10", None, "red"],
+        ["metric", "乙社区", "乙社区", "超30天未认领", "2025-10", None, "amber"],
     ]
-    assert follow["detail"].tolist()[:3] == [
+    assert follow["detail"].tolist()[:5] == [
         "急难愁盼·供暖供水（督办）",
         "低保家庭·医疗康复",
         "秋华苑，2星，约谈整改",
+        "19，目标≤15",
+        "微心愿台账缺报，按未达标计（目标≥90.0%）",
     ]
+    assert follow["cue"].tolist()[3:5] == ["⚠️ 接近", "❌ 未达标"]
 
 
 def test_submission_status(tiny: Store) -> None:
@@ -276,14 +314,18 @@ def test_submission_on_time_and_not_yet_due(tiny: Store) -> None:
 
 def test_token_pins_data_and_targets(tiny: Store) -> None:
     before = review(tiny, OCTOBER)
-    assert before.token.endswith(",_targets@-1")
+    # The shipped defaults were saved as targets version 0 when first used, so a release
+    # that changes targets_default.yaml cannot change what this token names.
+    assert before.token.endswith(",_targets@0")
+    assert targets.history(tiny)[0]["user"] == "system"
     doc = targets.defaults().to_document()
     doc["metrics"]["resolution_rate"]["green"] = 0.5
     doc["metrics"]["resolution_rate"]["amber"] = 0.4
-    targets.save(tiny, targets.from_document(doc), user="admin")
+    assert targets.save(tiny, targets.from_document(doc), user="admin") == 1
     resolved = "K4,A02,A02-G1,矛盾纠纷,噪音扰民,敲门队,false,2025-10-08,2025-10-30,已化解\n"
     upload(tiny, "cases", resolved, "A02", "2025-10")
     after = review(tiny, OCTOBER)
+    assert after.token.endswith(",_targets@1")
     assert after.league.set_index("community_id").loc["A02", "score"] != 30.0
     again = review(tiny, OCTOBER, version=before.token)
     pd.testing.assert_frame_equal(again.league, before.league)
@@ -291,8 +333,29 @@ def test_token_pins_data_and_targets(tiny: Store) -> None:
     assert again.narrative[:-1] == before.narrative[:-1]
 
 
+def test_defaults_frozen_on_first_use_survive_a_change_of_defaults(
+    tiny: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = review(tiny, OCTOBER).token
+    doc = targets.defaults().to_document()
+    doc["metrics"]["resolution_rate"]["green"] = 0.4  # a later release's defaults
+    doc["metrics"]["resolution_rate"]["amber"] = 0.3
+    monkeypatch.setattr(targets, "defaults", lambda: targets.from_document(doc))
+    again = review(tiny, OCTOBER, version=token)
+    assert again.targets.metrics["resolution_rate"].green == (0.95, None)
+    assert again.league.set_index("community_id").loc["A02", "score"] == 30.0
+
+
 def test_bad_version_token_is_refused(tiny: Store) -> None:
-    with pytest.raises(ValueError):
+    token = review(tiny, OCTOBER).token  # ...,cases@2,...,_targets@0
+    with pytest.raises(ValueError, match="不是有效的版本标识"):
         review(tiny, OCTOBER, version="cases@x")
-    with pytest.raises(ValueError):
-        review(tiny, OCTOBER, version="nonsense@1")
+    with pytest.raises(ValueError, match="未知的表：nonsense"):
+        review(tiny, OCTOBER, version=token + ",nonsense@1")
+    with pytest.raises(ValueError, match="没有这个版本：cases@99（现有版本 -1 至 2）"):
+        review(tiny, OCTOBER, version=token.replace("cases@2", "cases@99"))
+    with pytest.raises(ValueError, match="_targets@5"):
+        review(tiny, OCTOBER, version=token.replace("_targets@0", "_targets@5"))
+    # A partial token would read the other tables at their current versions: refused.
+    with pytest.raises(ValueError, match="缺少这些表：communities、grids"):
+        review(tiny, OCTOBER, version="cases@1")
