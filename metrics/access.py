@@ -269,12 +269,28 @@ _AUDIT_SCHEMA = pa.schema(
 
 def audit(store: Store, who: Principal, action: str, **detail: Any) -> None:
     """Append one entry to the audit log. There is no way to change or delete entries."""
+    _append(store, who.user, who.role, who.community_id, action, detail)
+
+
+def audit_refused(store: Store, user: str, **detail: Any) -> None:
+    """A sign-in by somebody who is not on the roles list: recorded, with no role."""
+    _append(store, user, None, None, "login_refused", detail)
+
+
+def _append(
+    store: Store,
+    user: str,
+    role: str | None,
+    community_id: str | None,
+    action: str,
+    detail: dict[str, Any],
+) -> None:
     row = pa.table(
         {
             "at": [dt.datetime.now(dt.UTC)],
-            "user": [who.user],
-            "role": [who.role],
-            "community_id": [who.community_id],
+            "user": [user],
+            "role": [role],
+            "community_id": [community_id],
             "action": [action],
             "detail": [json.dumps(detail, ensure_ascii=False, default=str)],
         },
@@ -283,13 +299,13 @@ def audit(store: Store, who: Principal, action: str, **detail: Any) -> None:
     store.append_rows(AUDIT_TABLE, row)
 
 
-def audit_log(store: Store, by: Principal, limit: int = 500) -> pd.DataFrame:
-    """The newest entries first; administrators only."""
+def audit_log(store: Store, by: Principal, limit: int | None = None) -> pd.DataFrame:
+    """The newest entries first (all of them, or the newest `limit`); administrators only."""
     require(by, "admin")
     rows = store.read_rows(AUDIT_TABLE)
     frame: pd.DataFrame = (rows if rows is not None else _AUDIT_SCHEMA.empty_table()).to_pandas()
     frame = frame.sort_values("at", ascending=False, kind="stable")
-    return frame.head(limit).reset_index(drop=True)
+    return (frame if limit is None else frame.head(limit)).reset_index(drop=True)
 
 
 # -- reads, scoped -----------------------------------------------------------------------------

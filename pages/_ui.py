@@ -8,6 +8,7 @@ is seen on the next rerun without clearing anything by hand.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import logging
 import os
@@ -172,17 +173,41 @@ def clear_access_cache() -> None:
 
 
 def principal() -> Principal | None:
-    """The signed-in user's role and community; None when not signed in or not known."""
+    """The signed-in user's role and community; None when not signed in or not known, and
+    in demo mode when the store holds real data (demo mode shows demo data only)."""
     if auth_configured():
         if not st.user.is_logged_in:
             return None
-        return _resolve(_claim("email"), _claim("sub"))
-    return LOCAL_ADMIN if local_mode() else DEMO_VIEWER
+        return _resolve(_email(), _claim("sub"))
+    if local_mode():
+        return LOCAL_ADMIN
+    return DEMO_VIEWER if get_store().is_demo else None
 
 
 def _claim(name: str) -> str | None:
     value = st.user.get(name)
     return str(value) if value else None
+
+
+def _email() -> str | None:
+    """The e-mail claim, unless the provider says it is not verified: a self-chosen address
+    must not match somebody's entry in the roles list."""
+    return None if st.user.get("email_verified") is False else _claim("email")
+
+
+@st.cache_resource(show_spinner=False)
+def _audited_sign_ins() -> set[str]:
+    return set()
+
+
+def _sign_in_once(record: Callable[[str], None]) -> None:
+    """Call `record(sign_in_id)` once per sign-in (ID token), not once per browser tab or
+    reload: a sign-in is the token's subject and issue time."""
+    sign_in = hashlib.sha256(f"{_claim('sub')}|{_claim('iat')}".encode()).hexdigest()[:16]
+    seen = _audited_sign_ins()
+    if sign_in not in seen:
+        seen.add(sign_in)
+        record(sign_in)
 
 
 def who() -> Principal:
@@ -194,7 +219,13 @@ def who() -> Principal:
 
 
 def signin_page() -> None:
-    """Drawn instead of every page when nobody may read: the sign-in, or a polite refusal."""
+    """Drawn instead of every page when nobody may read: the sign-in, a polite refusal, or
+    (no sign-in configured and real data in the store) what the operator has to do."""
+    if not auth_configured():
+        st.title(tr("setup_title"))
+        st.write(tr("setup_text"))
+        log.warning("no [auth] configured and the store holds real data: nothing shown")
+        return
     if not st.user.is_logged_in:
         st.title(tr("login_title"))
         st.write(tr("login_text"))
@@ -202,22 +233,20 @@ def signin_page() -> None:
             st.login()
         return
     st.title(tr("denied_title"))
-    st.text(tr("denied_text", user=_claim("email") or _claim("sub") or "?"))
+    user = _email() or _claim("sub") or "?"
+    st.text(tr("denied_text", user=user))
     if st.button(tr("logout_button"), key="logout_denied"):
         st.logout()
-    log.warning("unknown user refused: %s", _claim("email") or _claim("sub"))
+    _sign_in_once(lambda sign_in: access.audit_refused(get_store(), user, sign_in=sign_in))
+    log.warning("unknown user refused: %s", user)
 
 
 def mode_banner(current: Principal) -> None:
-    """Who is reading, in the sidebar; a sign-in is recorded once per session."""
-    if not st.session_state.get("_login_audited"):
-        st.session_state["_login_audited"] = True
-        if auth_configured():
-            access.audit(get_store(), current, "login")
+    """Who is reading, in the sidebar; each sign-in is recorded once in the audit log."""
     if auth_configured():
-        st.sidebar.caption(
-            tr("signed_in_as", name=current.name or current.user, role=tr(f"role_{current.role}"))
-        )
+        _sign_in_once(lambda sign_in: access.audit(get_store(), current, "login", sign_in=sign_in))
+        name = md_escape(current.name or current.user)  # from the roles list: text only
+        st.sidebar.caption(tr("signed_in_as", name=name, role=tr(f"role_{current.role}")))
         if st.sidebar.button(tr("logout_button"), key="logout"):
             st.logout()
     elif current is DEMO_VIEWER:

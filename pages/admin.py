@@ -100,12 +100,15 @@ def _roles_tab() -> None:
         problems = access.validate_roles(document, set(names), _ui.lang())
         if problems:
             for problem in problems:
-                st.error(problem)
+                st.error(_ui.md_escape(problem))  # holds what was typed: text, not Markdown
             return
         version = access.save_roles(store, document, me)
         _ui.clear_access_cache()
         st.session_state["admin_done"] = tr("admin_saved", version=version)
         st.rerun()
+
+
+AUDIT_SHOWN = 500  # on screen; the download holds every entry
 
 
 def _audit_tab() -> None:
@@ -114,22 +117,20 @@ def _audit_tab() -> None:
         st.info(tr("admin_audit_empty"))
         return
     frame["at"] = [_ui.local_time(t) for t in frame["at"]]
-    st.dataframe(
-        _ui.labelled(
-            frame,
-            {
-                "at": "upload_time",
-                "user": "admin_user",
-                "role": "admin_role",
-                "community_id": "community",
-                "action": "admin_action",
-                "detail": "col_detail",
-            },
-        ),
-        hide_index=True,
-        placeholder="—",
-        key="audit_log",
+    shown = _ui.labelled(
+        frame,
+        {
+            "at": "upload_time",
+            "user": "admin_user",
+            "role": "admin_role",
+            "community_id": "community",
+            "action": "admin_action",
+            "detail": "col_detail",
+        },
     )
+    st.caption(tr("admin_audit_count", shown=min(len(shown), AUDIT_SHOWN), total=len(shown)))
+    st.dataframe(shown.head(AUDIT_SHOWN), hide_index=True, placeholder="—", key="audit_log")
+    _ui.download_buttons(shown, tr("admin_audit_file"), key="audit")
 
 
 def page() -> None:

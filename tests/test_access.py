@@ -25,6 +25,7 @@ from metrics.periods import Period
 from metrics.store import Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Principal("admin@qtx.gov.cn", "admin")
 LEADER = "leader@qtx.gov.cn"
@@ -134,10 +135,16 @@ def test_the_audit_log_only_grows(roles_store: Store) -> None:
 
 
 # -- the pages, signed in --------------------------------------------------------------------
-def signed_in(page: str, user: str | None, **params: str) -> AppTest:
+def signed_in(
+    page: str, user: str | None, claims: dict[str, object] | None = None, **params: str
+) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": user is not None, **({"email": user} if user else {})}
+    at.user = {
+        "is_logged_in": user is not None,
+        **({"email": user, "sub": f"sub-{user}", "iat": 1764230400} if user else {}),
+        **(claims or {}),
+    }
     at.switch_page(f"pages/{page}.py")
     for key, value in params.items():
         at.query_params[key] = value
@@ -208,6 +215,61 @@ def test_a_clerk_cannot_reach_admin(roles_store: Store) -> None:
     assert at.title[0].value != t("page_admin", "zh")
 
 
+def test_a_clerk_gets_no_report_and_no_rollback(roles_store: Store) -> None:
+    at = signed_in("meeting", CLERK, kind="month", period="2025-09")
+    assert not at.get("download_button"), "the meeting packet holds every community"
+    at = signed_in("upload", CLERK)
+    assert at.title[0].value == t("page_upload", "zh")
+    assert not [e for e in at.expander if e.label == t("upload_rollback", "zh")]
+    datasets = next(s for s in at.selectbox if s.label == t("upload_dataset", "zh"))
+    assert "communities" not in datasets.options and "社区" not in datasets.options
+
+
+@pytest.mark.parametrize(
+    "page", ["overview", "meeting", "cases", "wishes", "employment", "property", "registry"]
+)
+def test_an_admin_sees_every_page_and_the_city(roles_store: Store, page: str) -> None:
+    at = signed_in(page, "admin@qtx.gov.cn", period="2025-09")
+    assert at.title[0].value == t(f"page_{page}", "zh")
+    assert not at.error
+    if page != "meeting":
+        communities = next(s.options for s in at.selectbox if s.label == "社区")
+        assert len(communities) == 4  # 全市 and the three fixture communities
+
+
+def test_a_sign_in_is_audited_once_and_a_refusal_too(roles_store: Store) -> None:
+    for _ in range(3):  # three tabs or reloads of one sign-in
+        signed_in("overview", LEADER)
+    signed_in("overview", LEADER, {"iat": 1764234000})  # signed in again an hour later
+    signed_in("cases", "stranger@example.com")
+    signed_in("cases", "stranger@example.com")
+    log = access.audit_log(roles_store, ADMIN)
+    logins = log[log["action"] == "login"]
+    assert list(logins["user"]) == [LEADER, LEADER]
+    refused = log[log["action"] == "login_refused"]
+    assert list(refused["user"]) == ["stranger@example.com"]
+    assert refused["role"].isna().all()
+
+
+def test_an_unverified_email_matches_nobody(roles_store: Store) -> None:
+    at = signed_in("overview", LEADER, {"email_verified": False})
+    assert at.title[0].value == t("denied_title", "zh")
+    assert not at.metric and not at.dataframe
+    at = signed_in("overview", LEADER, {"email_verified": True})
+    assert at.title[0].value == t("page_overview", "zh")
+
+
+def test_a_name_in_the_roles_list_stays_text(roles_store: Store) -> None:
+    hostile = "[点我](https://evil.example) <b>x</b> **粗**"
+    roles = {**ROLES, "users": [{**u} for u in ROLES["users"]]}
+    roles["users"][0]["name"] = hostile
+    access.save_roles(roles_store, roles, ADMIN)
+    at = signed_in("overview", LEADER)
+    caption = next(c.value for c in at.sidebar.caption if "点我" in c.value)
+    # Every Markdown character escaped: it shows as typed and links nowhere.
+    assert "\\[点我\\]\\(https\\:" in caption and "\\<b\\>" in caption
+
+
 def store_bytes(root: Path) -> dict[str, bytes]:
     """Every file of the data tables (the audit log beside them records the sign-in)."""
     files = sorted((root / "store").rglob("*"))
@@ -273,6 +335,50 @@ def test_the_cli_scopes_a_clerk(roles_store: Store) -> None:
         roles_store, "--as-user", "nobody@x", "summary", "--from", "2025-09", "--to", "2025-09"
     )
     assert stranger.returncode == 2
+    history = cli(roles_store, "--as-user", CLERK, "history", "--community", "QTX02")
+    assert history.returncode == 2 and "QTX02" in history.stderr
+    for command in (["rollback", "cases@0"], ["refresh"], ["demo"]):
+        denied = cli(roles_store, "--as-user", CLERK, *command)
+        assert denied.returncode == 2, command
+
+
+def test_cli_uploads_follow_the_same_rules_and_are_audited(
+    roles_store: Store, tmp_path: Path
+) -> None:
+    before = store_bytes(roles_store.root)
+    registry = tmp_path / "communities.csv"
+    registry.write_text(
+        (FIXTURES / "communities.csv").read_text(encoding="utf-8").replace("北苑社区", "改名社区"),
+        encoding="utf-8",
+    )
+    args = ["--as-user", CLERK, "ingest", "--lang", "en"]
+    renamed = cli(
+        roles_store, *args, str(registry), "--dataset", "communities", "--community", "QTX01"
+    )
+    assert renamed.returncode == 2, "the community register is the administrator's"
+    foreign = tmp_path / "cases.csv"
+    foreign.write_text(
+        "编号,社区编码,网格编码,类型,类别,来源渠道,是否督办,受理日期,办结日期,状态,备注\n"
+        "C91,QTX02,QTX02-G01,矛盾纠纷,邻里纠纷,板凳会,否,2025-11-03,,办理中,\n",
+        encoding="utf-8",
+    )
+    for community in ("QTX02", "QTX01"):  # asked for outright, or forged inside the file
+        forged = cli(
+            roles_store, *args, str(foreign), "--dataset", "cases", "--community", community
+        )
+        assert forged.returncode == 2, community
+    assert store_bytes(roles_store.root) == before
+    own = tmp_path / "own.csv"
+    own.write_text(foreign.read_text(encoding="utf-8").replace("QTX02", "QTX01"), encoding="utf-8")
+    ok = cli(roles_store, *args, str(own), "--dataset", "cases", "--community", "QTX01")
+    assert ok.returncode == 0, ok.stderr
+    undo = cli(roles_store, "--as-user", "admin@qtx.gov.cn", "rollback", "cases@0")
+    assert undo.returncode == 0, undo.stderr
+    log = access.audit_log(roles_store, ADMIN)
+    assert list(log["action"][:2]) == ["rollback", "upload"]
+    assert list(log["user"][:2]) == ["admin@qtx.gov.cn", CLERK]
+    assert json.loads(log["detail"][1])["new"] == 1
+    assert roles_store.history("cases")[0]["user"] == "admin@qtx.gov.cn"
 
 
 def test_a_clerk_gets_the_league_as_names_and_scores_only(roles_store: Store) -> None:

@@ -65,6 +65,7 @@ def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     communities[0]["name"] = HOSTILE
     store.replace_all("communities", pa.Table.from_pylist(communities))
     monkeypatch.setenv("GOVDASH_DATA_DIR", str(store.root))
+    monkeypatch.setenv("GOVDASH_LOCAL_MODE", "1")  # real data: shown in local mode only
     st.cache_resource.clear()
     st.cache_data.clear()
     yield store

@@ -33,6 +33,9 @@ PAGES = ["overview", "meeting", "cases", "wishes", "employment", "property", "re
 @pytest.fixture
 def data_dir(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("GOVDASH_DATA_DIR", str(store.root))
+    # The fixture store is real data, not the demo: without a sign-in configured, only the
+    # explicit single-user local mode shows it (test_access.py signs in each role instead).
+    monkeypatch.setenv("GOVDASH_LOCAL_MODE", "1")
     # Caches live in the process; a test must not see another test's store.
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -140,11 +143,28 @@ def test_no_demo_badge_on_real_data(data_dir: Path) -> None:
 
 def test_demo_mode_is_read_only(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOVDASH_LOCAL_MODE", raising=False)
+    Store(data_dir).mark_demo({"test": "the fixture store, marked as the demo"})
     at = run_page("overview", period="2025-09")
     assert any(t("demo_mode", "zh") in i.value for i in at.info)
     at = run_page("upload")
     assert not at.file_uploader, "no uploads without sign-in unless local mode is on"
     assert at.title[0].value != t("page_upload", "zh")
+
+
+@pytest.mark.parametrize("page", ["overview", "cases", "meeting", "upload", "admin"])
+def test_without_sign_in_real_data_is_not_shown(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    """No [auth], no local mode, and a store that is not the demo (say, secrets.toml went
+    missing on the server): nobody sees anything but what the operator has to do."""
+    monkeypatch.delenv("GOVDASH_LOCAL_MODE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == t("setup_title", "zh")
+    assert not at.metric and not at.dataframe and not at.get("plotly_chart")
+    assert not at.file_uploader
 
 
 def test_a_failing_query_shows_a_message_not_a_traceback(
