@@ -157,9 +157,18 @@ def auth_configured() -> bool:
         return False
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def local_mode() -> bool:
-    """Single-user local mode: every right, no sign-in. Off unless switched on explicitly."""
-    return os.environ.get("GOVDASH_LOCAL_MODE", "").strip().lower() in ("1", "true", "yes")
+    """Single-user local mode: every right, no sign-in. Off unless switched on explicitly,
+    and only for a server that listens on this machine alone."""
+    if os.environ.get("GOVDASH_LOCAL_MODE", "").strip().lower() not in ("1", "true", "yes"):
+        return False
+    if st.get_option("server.address") not in LOOPBACK:
+        log.warning("GOVDASH_LOCAL_MODE ignored: server.address is not a loopback address")
+        return False
+    return True
 
 
 @st.cache_data(show_spinner=False, ttl=30, max_entries=1000)

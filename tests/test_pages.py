@@ -167,6 +167,23 @@ def test_without_sign_in_real_data_is_not_shown(
     assert not at.file_uploader
 
 
+def test_local_mode_only_for_a_server_on_this_machine(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")  # reachable from other machines
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.switch_page("pages/upload.py")
+        at.run()
+    finally:
+        config.set_option("server.address", before)
+    assert at.title[0].value == t("setup_title", "zh"), "local mode is refused"
+    assert not at.file_uploader and not at.metric
+
+
 def test_a_failing_query_shows_a_message_not_a_traceback(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
