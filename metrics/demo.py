@@ -361,17 +361,18 @@ def _ratings(rng: np.random.Generator, ids: list[str], quality: dict[str, float]
     from metrics.schemas import stars_for
 
     rows = []
-    compounds = []
+    compounds: list[list[Any]] = []  # community, compound, company serving it, base score
     for k, cid in enumerate(ids):
         for j in range(3):
             company = COMPANIES[(k + j * 2) % len(COMPANIES)]
             base = 72 + 22 * quality[cid] + rng.normal(0, 4)
             if cid == "QTX12" and j == 0:
                 base = 58.0  # the failing company the laggard must deal with
-            compounds.append((cid, f"{'春夏秋'[j]}华苑{k + 1}期", company, base))
+            compounds.append([cid, f"{'春夏秋'[j]}华苑{k + 1}期", company, base])
     for year in (2023, 2024, 2025):
         for qn in (1, 2, 3, 4):
-            for cid, compound, company, base in compounds:
+            for entry in compounds:
+                cid, compound, company, base = entry
                 drift = 1.5 * (year - 2023) + rng.normal(0, 3)
                 parts = np.clip(rng.normal(base + drift, 4, size=5), 35, 100).round(1)
                 total = round(float(parts.mean()), 1)
@@ -381,6 +382,11 @@ def _ratings(rng: np.random.Generator, ids: list[str], quality: dict[str, float]
                     outcome = "约谈整改"
                 elif stars == 1:
                     outcome = "降低收费标准" if rng.random() < 0.7 else "取消服务资格"
+                if outcome == "取消服务资格":
+                    # From the next quarter another company serves the compound: somewhat
+                    # better, not yet good.
+                    entry[2] = COMPANIES[(COMPANIES.index(company) + 1) % len(COMPANIES)]
+                    entry[3] = max(base, 66.0)
                 rows.append(
                     {
                         "quarter": f"{year}Q{qn}",
