@@ -67,9 +67,10 @@ def hostile(table: pa.Table, *columns: str) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-@pytest.fixture
-def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    store = Store(tmp_path / "data")
+def build_hostile_store(root: Path) -> Store:
+    """The fixture store with HOSTILE as every name and free-text field, and one September
+    case per naughty string as its note."""
+    store = Store(root)
     tables = {
         "communities": hostile(fixture_table("communities"), "name", "street"),
         "grids": hostile(fixture_table("grids"), "name"),
@@ -77,17 +78,28 @@ def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
         "employment": fixture_table("employment"),
         "property_ratings": hostile(fixture_table("property_ratings"), "compound", "company"),
     }
-    # Cases: the fixture's, with hostile categories, plus one September case per naughty
-    # string as its note.
     cases = hostile(fixture_table("cases"), "category").to_pylist()
     template = next(c for c in cases if c["reported_on"].startswith("2025-09"))
     for i, note in enumerate(naughty()):
-        cases.append({**template, "case_id": f"N{i:03d}", "note": note, "resolved_on": None})
-        cases[-1]["status"] = "办理中"
+        cases.append(
+            {
+                **template,
+                "case_id": f"N{i:03d}",
+                "note": note,
+                "resolved_on": None,
+                "status": "办理中",
+            }
+        )
     tables["cases"] = pa.Table.from_pylist(cases)
     for name, table in tables.items():
         store.replace_all(name, table, refresh=False)
     store.refresh_all()
+    return store
+
+
+@pytest.fixture
+def hostile_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    store = build_hostile_store(tmp_path / "data")
     monkeypatch.setenv("GOVDASH_DATA_DIR", str(store.root))
     monkeypatch.setenv("GOVDASH_LOCAL_MODE", "1")  # real data: shown in local mode only
     st.cache_resource.clear()
