@@ -273,6 +273,11 @@ def score(
     return float(sum(float(r["contribution"]) for r in rows)), rows
 
 
+def is_missing(value: Any, state: Any) -> bool:
+    """A scored cell 未达标 without a value: its ledger is 缺报 (`score` makes no other)."""
+    return state == "red" and (value is None or bool(pd.isna(value)))
+
+
 def missing_ledgers(subs: pd.DataFrame) -> dict[str, list[str]]:
     """Community -> the datasets it has not sent for the reporting period (缺报)."""
     gone = subs[subs["status"] == "missing"]

@@ -48,6 +48,9 @@ ICONS: dict[str, str] = {"green": "✅", "amber": "⚠️", "red": "❌"}
 MARKS: dict[str, str] = {"green": "✓", "amber": "△", "red": "×"}
 COLOURS: dict[str, str] = {"green": "#1b7f3b", "amber": "#b26a00", "red": "#c62828"}
 FILLS: dict[str, str] = {"green": "#dff3e4", "amber": "#fff1d6", "red": "#fbe0e0"}
+# Assessment scores are drawn in one neutral colour on the page and in the PDF: a score has
+# no target of its own, so no band of it is "green"; the number is printed on each bar.
+NEUTRAL = "#2d6aa6"
 
 _EPSILON = 1e-9  # rates such as 19/20 must meet a 0.95 target exactly
 Bounds = tuple[float | None, float | None]  # (low, high); None = unbounded

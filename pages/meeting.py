@@ -7,6 +7,7 @@ same store version as the screen (the version is printed on both).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -19,25 +20,50 @@ from metrics.periods import Period
 from pages import _ui
 from pages._ui import st, tr
 
+SCORE_COLOUR = targets.NEUTRAL
+
 SECTIONS = ("narrative", "headline", "league", "followups", "submissions", "report")
 
-# Meeting mode is read from across a room: larger type. The style sheet is a constant of
-# this file; no uploaded or user text goes into it.
-_MEETING_CSS = """
+# Meeting mode is read from across a room: larger type in the main column only (the sidebar
+# keeps its size). Selectors name the element that carries the size: st.metric's value is
+# a <p> inside a markdown container, so a rule for every markdown <p> would shrink it.
+# Tables are st.table in meeting mode (st.dataframe draws on a canvas that CSS cannot
+# enlarge). The style sheet is a constant of this file; no uploaded or user text goes in.
+_MAIN = '[data-testid="stMainBlockContainer"]'
+_MD = '[data-testid="stMarkdownContainer"]'
+_MEETING_CSS = f"""
 <style>
-section.main p, section.main li, [data-testid="stMarkdownContainer"] p { font-size: 1.45rem; }
-[data-testid="stMetricValue"] { font-size: 3rem; }
-[data-testid="stDataFrame"] { font-size: 1.2rem; }
+{_MAIN} {{ max-width: 100%; padding-left: 3rem; padding-right: 3rem; }}
+{_MAIN} {_MD} p, {_MAIN} {_MD} li {{ font-size: 1.6rem; line-height: 1.55; }}
+{_MAIN} h3 {{ font-size: 2.2rem; }}
+{_MAIN} [data-testid="stMetricLabel"] {_MD} p {{ font-size: 1.5rem; }}
+{_MAIN} [data-testid="stMetricValue"],
+{_MAIN} [data-testid="stMetricValue"] {_MD} p {{ font-size: 3.5rem; line-height: 1.2; }}
+{_MAIN} [data-testid="stMetricDelta"] {_MD} p {{ font-size: 1.5rem; }}
+{_MAIN} [data-testid="stColumn"] [data-testid="stCaptionContainer"] p {{ font-size: 1.3rem; }}
+{_MAIN} [data-testid="stTable"] th {{ font-size: 1.2rem; padding: 0.4rem 0.6rem; }}
+{_MAIN} [data-testid="stTable"] td {{ font-size: 1.4rem; padding: 0.4rem 0.6rem; }}
+{_MAIN} [data-testid="stTable"] th {_MD} p {{ font-size: inherit; line-height: 1.3; }}
+{_MAIN} [data-testid="stTable"] td {_MD} p {{ font-size: inherit; line-height: 1.4; }}
 </style>
 """
 
 
 @st.cache_data(show_spinner=False, max_entries=50)
 def _review(
-    token: str, pkey: str, targets_version: int | None, period: str, lang: str
+    token: str, pkey: str, targets_version: int | None, period: str, lang: str, today: str
 ) -> review.Review:
     # What a principal may see of the review is decided in metrics (access.meeting_review).
+    # `today` (local date) is in the key because a ledger not in by its deadline turns
+    # from 未到期 into 缺报 at midnight without any new upload.
     return access.meeting_review(_ui.get_store(), Period.parse(period), _ui.who(), lang)
+
+
+def _table(frame: pd.DataFrame, meeting: bool, *, key: str, **options: Any) -> Any:
+    """st.table in meeting mode (large type), else an interactive st.dataframe."""
+    if meeting:
+        return st.table(frame, hide_index=options.get("hide_index", True))
+    return st.dataframe(frame, placeholder="—", key=key, **options)
 
 
 def _narrative(data: review.Review) -> None:
@@ -46,10 +72,10 @@ def _narrative(data: review.Review) -> None:
         st.markdown(_ui.md_escape(sentence))
 
 
-def _headline(data: review.Review) -> None:
+def _headline(data: review.Review, meeting: bool) -> None:
     st.subheader(tr("sec_headline"))
     rows = review.records(data.headline)
-    per_row = 4
+    per_row = 3 if meeting else 4  # a projector's figures need the room
     for start in range(0, len(rows), per_row):
         cols = st.columns(per_row)
         for col, row in zip(cols, rows[start : start + per_row], strict=False):
@@ -73,7 +99,15 @@ def _value(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _league(data: review.Review, names_only: bool) -> None:
+def _cell(value: Any, state: Any, kind: str) -> str:
+    """A league cell: the status icon and the value, or 缺报 where the ledger is missing."""
+    icon = targets.ICONS.get(str(state), "—")  # kept with its value by a no-break space
+    if review.is_missing(value, state):
+        return f"{icon}\u00a0{tr('sub_missing')}"
+    return f"{icon}\u00a0{fmt_number(_value(value), kind, _ui.lang())}"
+
+
+def _league(data: review.Review, names_only: bool, meeting: bool) -> None:
     st.subheader(tr("sec_league"))
     table = data.league
     shown = pd.DataFrame(
@@ -87,23 +121,34 @@ def _league(data: review.Review, names_only: bool) -> None:
     if not names_only:
         for name in data.scored_metrics:
             m = catalog.metric(name)
-            label = m.text("label", _ui.lang())
-            shown[label] = [
-                f"{targets.ICONS.get(str(s), '—')} {fmt_number(_value(v), m.format, _ui.lang())}"
+            shown[m.text("label", _ui.lang())] = [
+                _cell(v, s, m.format)
                 for v, s in zip(table[name], table[f"{name}_status"], strict=True)
             ]
-    st.dataframe(
-        shown,
-        hide_index=True,
-        height=_ui.table_height(len(shown)),
-        column_config={
+    options: dict[str, Any] = {
+        "hide_index": True,
+        "height": _ui.table_height(len(shown)),
+        # One neutral colour: a score has no target of its own, so no red or green.
+        "column_config": {
             tr("col_score"): st.column_config.ProgressColumn(
-                tr("col_score"), min_value=0, max_value=100, format="%.1f"
+                tr("col_score"), min_value=0, max_value=100, format="%.1f", color=SCORE_COLOUR
             )
         },
-        placeholder="—",
-        key="league",
-    )
+    }
+    selectable = not names_only and not meeting
+    if selectable:
+        options.update(on_select="rerun", selection_mode="single-row")
+    if meeting:
+        shown[tr("col_score")] = [f"{v:.1f}" if pd.notna(v) else "—" for v in table["score"]]
+    event = _table(shown, meeting, key="league", **options)
+    _score_chart(table)
+    if names_only:
+        return
+    picked = list(event.selection.rows) if selectable else []
+    _breakdown(data, picked[0] if picked else None, meeting)
+
+
+def _score_chart(table: pd.DataFrame) -> None:
     bars, title = table, tr("chart_scores")
     if len(table) > 2 * _ui.CHART_ENDS:  # many communities: the best and the worst
         bars = pd.concat([table.head(_ui.CHART_ENDS), table.tail(_ui.CHART_ENDS)])
@@ -113,7 +158,7 @@ def _league(data: review.Review, names_only: bool) -> None:
             x=bars["score"],
             y=[_ui.plot_text(n) for n in bars["community"]],
             orientation="h",
-            marker_color=[targets.COLOURS.get(_band(s), "#1565c0") for s in bars["score"]],
+            marker_color=SCORE_COLOUR,  # as the PDF's chart: the value is printed on the bar
             text=[f"{s:.1f}" for s in bars["score"]],
             textposition="inside",
             textangle=0,
@@ -124,20 +169,51 @@ def _league(data: review.Review, names_only: bool) -> None:
     fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(bars))
     st.plotly_chart(fig, config={"displaylogo": False})
-    if names_only:
-        return
-    with st.expander(tr("sec_breakdown")):
-        names = dict(zip(table["community_id"], table["community"], strict=True))
+
+
+def _breakdown(data: review.Review, row: int | None, meeting: bool) -> None:
+    """How one community's score is made: the row picked in the league table, or (no row
+    picked, or meeting mode where the table is not interactive) the one chosen by name."""
+    st.markdown(f"**{_ui.md_escape(tr('sec_breakdown'))}**")
+    table = data.league
+    names = dict(zip(table["community_id"], table["community"], strict=True))
+    chosen: str | None
+    if row is None:
+        if not meeting:
+            st.caption(tr("breakdown_pick"))
         chosen = st.selectbox(
-            tr("community"), list(names), format_func=lambda c: names[c], key="breakdown_of"
+            tr("community"),
+            list(names),
+            index=None,
+            format_func=lambda c: names[c],
+            placeholder=tr("breakdown_choose"),
+            key="breakdown_of",
         )
-        parts = data.breakdown[data.breakdown["community_id"] == chosen]
-        for line in parts["explanation"]:
-            st.text(line)
-
-
-def _band(score: float) -> str:
-    return "green" if score >= 90 else "amber" if score >= 60 else "red"
+        if chosen is None:
+            return
+    else:
+        chosen = str(table["community_id"].iloc[row])
+    parts = data.breakdown[data.breakdown["community_id"] == chosen]
+    lang = _ui.lang()
+    values = [
+        tr("sub_missing") if gone else fmt_number(_value(v), catalog.metric(m).format, lang)
+        for v, m, gone in zip(parts["value"], parts["metric"], parts["missing"], strict=True)
+    ]
+    shown = pd.DataFrame(
+        {
+            tr("col_metric"): parts["label"],
+            tr("col_value"): values,
+            tr("col_target"): parts["target"],
+            tr("col_status"): parts["cue"],
+            tr("col_share"): [f"{v * 100:.1f}%" for v in parts["share"]],
+            tr("col_points"): ["—" if pd.isna(v) else f"{v:.0f}" for v in parts["points"]],
+            tr("col_contribution"): [f"{v:.1f}" for v in parts["contribution"]],
+        }
+    )
+    score = table.loc[table["community_id"] == chosen, "score"].iloc[0]
+    total = "—" if pd.isna(score) else f"{score:.1f}"
+    st.markdown(_ui.md_escape(tr("breakdown_total", community=names[chosen], score=total)))
+    _table(shown, meeting, key="breakdown", hide_index=True)
 
 
 def _rank_change(value: Any) -> str:
@@ -147,29 +223,34 @@ def _rank_change(value: Any) -> str:
     return f"↑{step}" if step > 0 else f"↓{-step}" if step < 0 else "—"
 
 
-def _followups(data: review.Review) -> None:
+def _followups(data: review.Review, meeting: bool) -> None:
     st.subheader(tr("sec_followups"))
     frame = data.follow_ups
     if frame.empty:
         st.success(tr("no_followups"))
         return
-    shown = _ui.labelled(
-        frame,
-        {
-            "kind_label": "col_kind",
-            "community": "col_community",
-            "owner": "col_owner",
-            "item": "col_item",
-            "detail": "col_detail",
-            "since": "col_since",
-            "age_days": "col_age",
-        },
-    )
-    st.dataframe(shown, hide_index=True, placeholder="—", key="followups")
-    _ui.download_buttons(shown, f"followups-{data.period.code}", key="followups")
+    columns = {
+        "kind_label": "col_kind",
+        "community": "col_community",
+        "owner": "col_owner",
+        "item": "col_item",
+        "detail": "col_detail",
+        "cue": "col_status",
+        "since": "col_since",
+        "age_days": "col_age",
+    }
+    if meeting:  # on a projector: the owner names the community, the age says since when
+        del columns["community"], columns["since"]
+    shown = _ui.labelled(frame, columns)
+    if meeting:
+        shown = shown.astype(object).where(shown.notna(), "")
+    _table(shown, meeting, key="followups", hide_index=True)
+    if not meeting:
+        stem = f"{tr('file_followups')}-{data.period.code}"
+        _ui.download_buttons(shown, stem, key="followups")
 
 
-def _submissions(data: review.Review) -> None:
+def _submissions(data: review.Review, meeting: bool) -> None:
     st.subheader(tr("sec_submissions"))
     frame = data.submissions
     grid = frame.pivot_table(
@@ -181,7 +262,7 @@ def _submissions(data: review.Review) -> None:
     )
     grid.index.name = tr("col_community")
     grid.columns.name = None
-    st.dataframe(grid, placeholder="—", key="submissions")
+    _table(grid, meeting, key="submissions", hide_index=False)
     with st.expander(tr("submission_details")):
         detail = _ui.labelled(
             frame,
@@ -237,21 +318,23 @@ def page() -> None:
     names_only = not me.can("view_city")
     _ui.header("page_meeting", "intro_meeting")
     period = _ui.period_filter(("month", "quarter", "half", "year"))
-    meeting_mode = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode")
+    meeting = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode") and not names_only
     store = _ui.get_store()
     token = _ui.version().token
-    data = _review(token, me.key, targets.current_version(store), period.code, _ui.lang())
-    st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(_ui.lang()))}")
+    today = dt.datetime.now(tz=review.LOCAL_TZ).date().isoformat()
+    lang = _ui.lang()
+    data = _review(token, me.key, targets.current_version(store), period.code, lang, today)
+    st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(lang))}")
     draw = {
         "narrative": lambda: _narrative(data),
-        "headline": lambda: _headline(data),
-        "league": lambda: _league(data, names_only),
-        "followups": lambda: _followups(data),
-        "submissions": lambda: _submissions(data),
+        "headline": lambda: _headline(data, meeting),
+        "league": lambda: _league(data, names_only, meeting),
+        "followups": lambda: _followups(data, meeting),
+        "submissions": lambda: _submissions(data, meeting),
         "report": lambda: _report(data, data.token),
     }
     shown = ("league",) if names_only else SECTIONS
-    if meeting_mode and not names_only:
+    if meeting:
         st.html(_MEETING_CSS)
         section = st.segmented_control(
             tr("meeting_section"),
