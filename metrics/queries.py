@@ -1,5 +1,6 @@
 """Reads that are not metrics: the registry lists, the data's date range, record
-drill-downs and category breakdowns. Values are bound; identifiers come from the contract.
+drill-downs and category breakdowns; and which periods a figure is compared with. Values
+are bound; identifiers come from the contract.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from metrics.catalog import CITY, Scope
-from metrics.periods import Period
+from metrics.periods import Period, add_months
 from metrics.schemas import DATASETS
 
 # Dataset -> the date columns whose span says which months have data.
@@ -26,6 +27,34 @@ BREAKDOWNS = {
 # the store in every commit (Store.refresh_city_counts): a city-wide breakdown reads a few
 # hundred rows instead of every record of the period (176 ms over a year at 10^8 records).
 CITY_COUNTS = {"cases": "cases_city_counts", "wishes": "wishes_city_counts"}
+
+
+def data_months_per_value(dataset: str) -> int:
+    """How many months one record period of `dataset` spans: 3 for a quarterly ledger
+    (property ratings), 1 for everything dated by day or month (and undated registers)."""
+    spec = DATASETS[dataset]
+    if spec.period_field is not None and spec.field(spec.period_field).type == "quarter":
+        return 3
+    return 1
+
+
+def compared_periods(dataset: str, period: Period) -> tuple[Period, Period]:
+    """The periods a figure of `dataset` for `period` is compared with: (环比, 同比).
+
+    Usually the period before and the same period a year earlier. A quarterly ledger has
+    one value per quarter, and its figure for a period counts every quarter the period
+    touches: a month is then compared with the quarter before (the month before is mostly
+    the same quarter, the same ratings) and with the same quarter a year earlier.
+    """
+    step = data_months_per_value(dataset)
+    first = add_months(period.start, -((period.start.month - 1) % step))
+    last = add_months(period.end, (step - period.end.month % step) % step)
+    if (first, last.month) == (period.start, period.end.month):
+        return period.previous(), period.year_ago()
+    whole = Period.span(first, last)
+    if whole.months == 3:
+        whole = Period.of("quarter", first)
+    return whole.previous(), whole.year_ago()
 
 
 def communities(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

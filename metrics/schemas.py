@@ -41,6 +41,11 @@ class Field:
     max_value: float | None = None
     aliases: tuple[str, ...] = ()  # further header spellings accepted on upload
     description: str = ""
+    en: str = ""  # the English header shown to readers (the code name is no label)
+
+    def label(self, lang: str = "zh") -> str:
+        """The field's header in the reader's language."""
+        return self.zh if lang == "zh" else self.en or self.zh
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,10 @@ CLAIMANTS = ("党员", "机关单位", "企业", "志愿者")
 WISH_STATUSES = ("待认领", "已认领", "已实现")
 OUTCOMES = ("无", "约谈整改", "降低收费标准", "取消服务资格")
 
-_COMMUNITY_ID = Field("community_id", "社区编码", "code", aliases=("社区代码", "社区ID"))
-_GRID_ID = Field("grid_id", "网格编码", "code", aliases=("网格代码", "网格ID"))
+_COMMUNITY_ID = Field(
+    "community_id", "社区编码", "code", aliases=("社区代码", "社区ID"), en="Community code"
+)
+_GRID_ID = Field("grid_id", "网格编码", "code", aliases=("网格代码", "网格ID"), en="Grid code")
 
 COMMUNITIES = Dataset(
     name="communities",
@@ -88,14 +95,20 @@ COMMUNITIES = Dataset(
     key=("community_id",),
     fields=(
         _COMMUNITY_ID,
-        Field("name", "社区名称", "text"),
-        Field("street", "所属街道", "text", aliases=("街道",)),
-        Field("households", "户数", "int", min_value=0),
-        Field("residents", "常住人口", "int", min_value=0),
-        Field("community_workers", "社区工作者人数", "int", min_value=0),
-        Field("grid_party_branches", "网格党支部数", "int", min_value=0),
-        Field("party_groups", "党小组数", "int", min_value=0),
-        Field("party_member_households", "党员中心户数", "int", min_value=0),
+        Field("name", "社区名称", "text", en="Community"),
+        Field("street", "所属街道", "text", aliases=("街道",), en="Street"),
+        Field("households", "户数", "int", min_value=0, en="Households"),
+        Field("residents", "常住人口", "int", min_value=0, en="Residents"),
+        Field("community_workers", "社区工作者人数", "int", min_value=0, en="Community workers"),
+        Field("grid_party_branches", "网格党支部数", "int", min_value=0, en="Grid party branches"),
+        Field("party_groups", "党小组数", "int", min_value=0, en="Party groups"),
+        Field(
+            "party_member_households",
+            "党员中心户数",
+            "int",
+            min_value=0,
+            en="Party-member households",
+        ),
     ),
 )
 
@@ -108,9 +121,9 @@ GRIDS = Dataset(
     fields=(
         _GRID_ID,
         _COMMUNITY_ID,
-        Field("name", "网格名称", "text"),
-        Field("households", "户数", "int", min_value=0),
-        Field("is_micro", "是否微网格", "bool"),
+        Field("name", "网格名称", "text", en="Grid"),
+        Field("households", "户数", "int", min_value=0, en="Households"),
+        Field("is_micro", "是否微网格", "bool", en="Micro-grid"),
     ),
 )
 
@@ -122,17 +135,19 @@ CASES = Dataset(
     period_field="reported_on",
     has_grid=True,
     fields=(
-        Field("case_id", "编号", "code", aliases=("案件编号", "事项编号")),
+        Field("case_id", "编号", "code", aliases=("案件编号", "事项编号"), en="Case no."),
         _COMMUNITY_ID,
         _GRID_ID,
-        Field("case_type", "类型", "text", allowed=CASE_TYPES, aliases=("事项类型",)),
-        Field("category", "类别", "text"),
-        Field("channel", "来源渠道", "text", allowed=CHANNELS, aliases=("渠道", "来源")),
-        Field("is_supervised", "是否督办", "bool"),
-        Field("reported_on", "受理日期", "date"),
-        Field("resolved_on", "办结日期", "date", nullable=True),
-        Field("status", "状态", "text", allowed=CASE_STATUSES),
-        Field("note", "备注", "text", required=False, nullable=True),
+        Field("case_type", "类型", "text", allowed=CASE_TYPES, aliases=("事项类型",), en="Type"),
+        Field("category", "类别", "text", en="Category"),
+        Field(
+            "channel", "来源渠道", "text", allowed=CHANNELS, aliases=("渠道", "来源"), en="Channel"
+        ),
+        Field("is_supervised", "是否督办", "bool", en="Supervision order"),
+        Field("reported_on", "受理日期", "date", en="Received"),
+        Field("resolved_on", "办结日期", "date", nullable=True, en="Closed"),
+        Field("status", "状态", "text", allowed=CASE_STATUSES, en="Status"),
+        Field("note", "备注", "text", required=False, nullable=True, en="Note"),
     ),
 )
 
@@ -144,16 +159,18 @@ WISHES = Dataset(
     period_field="registered_on",
     has_grid=True,
     fields=(
-        Field("wish_id", "编号", "code", aliases=("心愿编号",)),
+        Field("wish_id", "编号", "code", aliases=("心愿编号",), en="Wish no."),
         _COMMUNITY_ID,
         _GRID_ID,
-        Field("beneficiary_group", "对象类别", "text"),
-        Field("wish_category", "心愿类别", "text"),
-        Field("registered_on", "登记日期", "date"),
-        Field("claimed_on", "认领日期", "date", nullable=True),
-        Field("claimed_by", "认领方类型", "text", nullable=True, allowed=CLAIMANTS),
-        Field("fulfilled_on", "实现日期", "date", nullable=True),
-        Field("status", "状态", "text", allowed=WISH_STATUSES),
+        Field("beneficiary_group", "对象类别", "text", en="Beneficiary group"),
+        Field("wish_category", "心愿类别", "text", en="Wish category"),
+        Field("registered_on", "登记日期", "date", en="Registered"),
+        Field("claimed_on", "认领日期", "date", nullable=True, en="Claimed"),
+        Field(
+            "claimed_by", "认领方类型", "text", nullable=True, allowed=CLAIMANTS, en="Claimed by"
+        ),
+        Field("fulfilled_on", "实现日期", "date", nullable=True, en="Fulfilled"),
+        Field("status", "状态", "text", allowed=WISH_STATUSES, en="Status"),
     ),
 )
 
@@ -165,12 +182,18 @@ EMPLOYMENT = Dataset(
     period_field="month",
     fields=(
         _COMMUNITY_ID,
-        Field("month", "月份", "month"),
-        Field("seekers_registered", "采集就业需求人员数", "int", min_value=0),
-        Field("job_postings", "发布用工信息条数", "int", min_value=0),
-        Field("positions_offered", "提供岗位数", "int", min_value=0),
-        Field("placed_stable", "稳定就业人数", "int", min_value=0),
-        Field("placed_flexible", "灵活就业人数", "int", min_value=0),
+        Field("month", "月份", "month", en="Month"),
+        Field(
+            "seekers_registered",
+            "采集就业需求人员数",
+            "int",
+            min_value=0,
+            en="Job seekers registered",
+        ),
+        Field("job_postings", "发布用工信息条数", "int", min_value=0, en="Job postings"),
+        Field("positions_offered", "提供岗位数", "int", min_value=0, en="Positions offered"),
+        Field("placed_stable", "稳定就业人数", "int", min_value=0, en="Placed in stable jobs"),
+        Field("placed_flexible", "灵活就业人数", "int", min_value=0, en="Placed in flexible work"),
     ),
 )
 
@@ -181,18 +204,35 @@ PROPERTY_RATINGS = Dataset(
     key=("quarter", "community_id", "compound", "company"),
     period_field="quarter",
     fields=(
-        Field("quarter", "季度", "quarter"),
+        Field("quarter", "季度", "quarter", en="Quarter"),
         _COMMUNITY_ID,
-        Field("compound", "小区名称", "text", aliases=("小区",)),
-        Field("company", "物业企业", "text", aliases=("物业公司", "物业服务企业")),
-        Field("score_party", "党建引领", "float", min_value=0, max_value=100),
-        Field("score_service", "服务质量", "float", min_value=0, max_value=100),
-        Field("score_satisfaction", "居民满意度", "float", min_value=0, max_value=100),
-        Field("score_safety", "安全管理", "float", min_value=0, max_value=100),
-        Field("score_environment", "环境卫生", "float", min_value=0, max_value=100),
-        Field("total_score", "综合得分", "float", min_value=0, max_value=100),
-        Field("stars", "星级", "int", min_value=1, max_value=5),
-        Field("outcome", "处理结果", "text", allowed=OUTCOMES),
+        Field("compound", "小区名称", "text", aliases=("小区",), en="Residential compound"),
+        Field(
+            "company",
+            "物业企业",
+            "text",
+            aliases=("物业公司", "物业服务企业"),
+            en="Property company",
+        ),
+        Field("score_party", "党建引领", "float", min_value=0, max_value=100, en="Party building"),
+        Field(
+            "score_service", "服务质量", "float", min_value=0, max_value=100, en="Service quality"
+        ),
+        Field(
+            "score_satisfaction",
+            "居民满意度",
+            "float",
+            min_value=0,
+            max_value=100,
+            en="Resident satisfaction",
+        ),
+        Field("score_safety", "安全管理", "float", min_value=0, max_value=100, en="Safety"),
+        Field(
+            "score_environment", "环境卫生", "float", min_value=0, max_value=100, en="Cleanliness"
+        ),
+        Field("total_score", "综合得分", "float", min_value=0, max_value=100, en="Total score"),
+        Field("stars", "星级", "int", min_value=1, max_value=5, en="Stars"),
+        Field("outcome", "处理结果", "text", allowed=OUTCOMES, en="Outcome"),
     ),
 )
 
