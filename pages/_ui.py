@@ -30,7 +30,7 @@ from metrics import access, catalog, demo, queries, targets
 from metrics.access import Principal
 from metrics.catalog import Scope
 from metrics.export import to_csv_bytes, to_xlsx_bytes
-from metrics.i18n import fmt_change, fmt_number, t, value_label
+from metrics.i18n import delta, fmt_delta, fmt_number, name_label, t, value_label
 from metrics.periods import KINDS, Period, add_months, periods_between
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
@@ -67,11 +67,28 @@ def tr(key: str, **values: Any) -> str:
     return t(key, lang(), **values)
 
 
+# The filters' choices, kept apart from the widgets: Streamlit forgets a widget's state
+# when a page that does not draw it runs, so without this copy every switch of page through
+# the sidebar would start again at the whole city and the latest month.
+_KEPT = "_kept_choices"
+
+
+def kept_choices() -> dict[str, Any]:
+    kept: dict[str, Any] = st.session_state.setdefault(_KEPT, {})
+    return kept
+
+
 def _from_url(key: str, options: Sequence[str], param: str) -> None:
-    """Start a widget at the choice in the URL (?param=value), if it is a valid one."""
-    if st.session_state.get(key) not in options:
+    """Start a widget at the choice in the URL (?param=value) if it is a valid one, else at
+    the choice last made on any page (kept_choices), else at the first option."""
+    chosen = st.session_state.get(key)
+    if chosen not in options:
         wanted = st.query_params.get(param)
-        st.session_state[key] = wanted if wanted in options else options[0]
+        kept = kept_choices().get(key)
+        chosen = wanted if wanted in options else kept if kept in options else options[0]
+    # Set even when unchanged: a widget of the same key on another page is another widget,
+    # and takes the choice up only from a value set before it is drawn.
+    st.session_state[key] = chosen
 
 
 def _to_url(param: str, value: str, default: str) -> None:
@@ -101,6 +118,7 @@ def url_choice(
     """A sidebar select box whose choice is kept in the URL; the first option is the default."""
     _from_url(key, options, param)
     value = st.sidebar.selectbox(label, options, format_func=format_func, key=key)
+    kept_choices()[key] = value
     _to_url(param, value, options[0])
     return str(value)
 
@@ -351,8 +369,16 @@ class Filters:
     grid_name: str | None
 
 
+def unit_names(by: str, cid: str | None = None) -> dict[str, str]:
+    """{id: name} of the communities (or of community `cid`'s grids) as the reader sees
+    them: in English the demo's "（示例）" mark reads "(example)"."""
+    language = lang()
+    names = _unit_names(version().token, who().key, by, cid)
+    return {k: name_label(v, language) for k, v in names.items()}
+
+
 def community_names() -> dict[str, str]:
-    return _unit_names(version().token, who().key, "community", None)
+    return unit_names("community")
 
 
 def period_filter(kinds: Sequence[str] = KINDS) -> Period:
@@ -378,13 +404,29 @@ def period_filter(kinds: Sequence[str] = KINDS) -> Period:
             m.strftime("%Y-%m"): Period.parse(m.strftime("%Y-%m")).label(lang()) for m in months
         }
         codes = list(labels)
+        chosen = st.session_state.get("range")
+        if not (isinstance(chosen, tuple) and set(chosen) <= set(codes)):
+            # As for the other filters: the URL's range (?period=2025-01..2025-06), else
+            # the one last chosen, else the last twelve months.
+            wanted = str(st.query_params.get("period", "")).split("..")
+            kept = kept_choices().get("range")
+            st.session_state["range"] = (
+                tuple(wanted)
+                if len(wanted) == 2 and set(wanted) <= set(codes)
+                else kept
+                if isinstance(kept, tuple) and set(kept) <= set(codes)
+                else (codes[max(0, len(codes) - 12)], codes[-1])
+            )
+        else:
+            st.session_state["range"] = chosen  # for the widget of another page (_from_url)
         start, end = st.sidebar.select_slider(
             tr("period_range"),
             options=codes,
-            value=(codes[max(0, len(codes) - 12)], codes[-1]),
             format_func=lambda c: labels[c],
             key="range",
         )
+        kept_choices()["range"] = (start, end)
+        st.query_params["period"] = f"{start}..{end}"
         return Period.parse(f"{start}..{end}")
     options = [p.code for p in periods_between(first, last, kind)]  # type: ignore[arg-type]
     code = url_choice(
@@ -399,7 +441,6 @@ def period_filter(kinds: Sequence[str] = KINDS) -> Period:
 
 def filters(with_grid: bool = True) -> Filters:
     """The sidebar: period type and period, community, and grid where the data has one."""
-    token = version().token
     st.sidebar.markdown(f"**{tr('filters')}**")
     period = period_filter()
     names = community_names()
@@ -418,8 +459,7 @@ def filters(with_grid: bool = True) -> Filters:
     if not (with_grid and community is not None) and "grid" in st.query_params:
         del st.query_params["grid"]
     if with_grid and community is not None:
-        grid_frame = _grids(token, who().key, community)
-        grid_names = dict(zip(grid_frame["grid_id"], grid_frame["name"], strict=True))
+        grid_names = unit_names("grid", community)
         gid = url_choice(
             tr("grid"),
             [ALL, *grid_names],
@@ -434,11 +474,21 @@ def filters(with_grid: bool = True) -> Filters:
     )
 
 
-def scope_label(f: Filters) -> str:
+def place_label(f: Filters) -> str:
+    """Where the figures are from: the city, a community, or a community · grid."""
     parts = [f.community_name or tr("whole_city")]
     if f.grid_name:
         parts.append(f.grid_name)
-    return " · ".join(parts) + " · " + f.period.label(lang())
+    return " · ".join(parts)
+
+
+def scope_label(f: Filters) -> str:
+    return place_label(f) + " · " + f.period.label(lang())
+
+
+def month_label(day: Any) -> str:
+    """A month as the reader writes it: 2024年1月 / Jan 2024."""
+    return Period.parse(f"{day.year}-{day.month:02d}").label(lang())
 
 
 # -- drawing -----------------------------------------------------------------------------
@@ -526,13 +576,42 @@ def _spark_colour(change: float | None, delta_color: str) -> str:
     return SPARK_COLOURS["good" if good else "bad"]
 
 
+def compared(names: Sequence[str], f: Filters) -> dict[str, tuple[Period, Period]]:
+    """Per metric, the periods its figure is compared with: (环比, 同比)."""
+    return {n: queries.compared_periods(catalog.metric(n).dataset, f.period) for n in names}
+
+
+def _totals_in(periods: dict[str, Period], f: Filters, token: str) -> dict[str, float | None]:
+    """Each metric's total for its own period (metrics differ in what they compare with)."""
+    out: dict[str, float | None] = {}
+    wanted: dict[str, list[str]] = {}
+    for name, period in periods.items():
+        wanted.setdefault(period.code, []).append(name)
+    for code, group in wanted.items():
+        cid, gid = f.scope.community_id, f.scope.grid_id
+        out.update(_totals(token, who().key, tuple(group), code, cid, gid))
+    return out
+
+
+def change_label(key: str, period: Period, other: Period) -> str:
+    """环比 / 同比, said as what it is when the comparison is not with a period of the same
+    kind: a month of quarterly ratings is compared with the previous quarter."""
+    if other.kind == "quarter" and period.kind != "quarter":
+        return tr(f"{key}_quarter")
+    return tr(key)
+
+
 def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, float | None]:
-    """KPI cards: value for the period, 环比 as the delta, 同比 and the meaning in the help."""
+    """KPI cards: value for the period, 环比 as the delta, 同比 and the meaning in the help.
+
+    A share's change is in percentage points and mean stars' in stars (i18n.fmt_delta)."""
     token = version().token
     cid, gid = f.scope.community_id, f.scope.grid_id
+    language = lang()
     now = _totals(token, who().key, tuple(names), f.period.code, cid, gid)
-    prev = _totals(token, who().key, tuple(names), f.period.previous().code, cid, gid)
-    ago = _totals(token, who().key, tuple(names), f.period.year_ago().code, cid, gid)
+    against = compared(names, f)
+    prev = _totals_in({n: p for n, (p, _) in against.items()}, f, token)
+    ago = _totals_in({n: a for n, (_, a) in against.items()}, f, token)
     tg = current_targets()
     # The last 12 months as a sparkline in each monthly card.
     spark = None
@@ -543,25 +622,40 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
         cols = st.columns(per_row)
         for col, name in zip(cols, names[start : start + per_row], strict=False):
             m = catalog.metric(name)
-            mom = catalog.change(now[name], prev[name])
-            yoy = catalog.change(now[name], ago[name])
+            mom = delta(m.format, now[name], prev[name])
+            card_delta = fmt_delta(m.format, now[name], prev[name], language, minus="-")
+            if card_delta.startswith("±"):  # no change as far as the figure shows
+                mom = 0.0
             state = targets.status(name, now[name], tg)
-            cue = f"{targets.cue(state, lang())} · " if state else ""
+            cue = f"{targets.cue(state, language)} · " if state else ""
             if m.dataset in REGISTRY_DATASETS:
                 # The registry is as it stands, not dated: no change or sparkline to show.
                 col.metric(
                     metric_label(name),
                     metric_value(name, now[name]),
-                    help=m.text("description", lang()),
+                    help=m.text("description", language),
                     border=True,
                 )
                 col.caption(cue.removesuffix(" · ") or tr("registry_current"))
                 continue
+            mom_label = change_label("mom", f.period, against[name][0])
+            yoy_label = change_label("yoy", f.period, against[name][1])
+            yoy_text = fmt_delta(m.format, now[name], ago[name], language)
             help_text = "\n\n".join(
                 [
-                    m.text("description", lang()),
-                    f"{tr('mom')}: {fmt_change(mom)}（{metric_value(name, prev[name])}）",
-                    f"{tr('yoy')}: {fmt_change(yoy)}（{metric_value(name, ago[name])}）",
+                    m.text("description", language),
+                    tr(
+                        "change_help",
+                        what=mom_label,
+                        change=fmt_delta(m.format, now[name], prev[name], language),
+                        value=metric_value(name, prev[name]),
+                    ),
+                    tr(
+                        "change_help",
+                        what=yoy_label,
+                        change=yoy_text,
+                        value=metric_value(name, ago[name]),
+                    ),
                 ]
             )
             delta_color = "off" if not mom else DELTA_COLOURS.get(m.direction, "off")
@@ -569,23 +663,23 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
             card.metric(
                 metric_label(name),
                 metric_value(name, now[name]),
-                delta=None if mom is None else f"{mom * 100:+.1f}%",
+                delta=None if mom is None else card_delta,
                 delta_color=delta_color,
                 delta_arrow="off" if mom == 0 else "auto",
-                delta_description=tr("mom"),
+                delta_description=mom_label,
                 help=help_text,
                 border=spark is None,
             )
             if spark is not None:
                 values = spark[name].fillna(0).tolist()
                 tips = [
-                    f"{d.year}-{d.month:02d}: {metric_value(name, None if pd.isna(v) else v)}"
+                    f"{month_label(d)}: {metric_value(name, None if pd.isna(v) else v)}"
                     for d, v in zip(spark.index, spark[name].tolist(), strict=True)
                 ]
                 card.html(
                     sparkline(values, tips, bars=m.additive, colour=_spark_colour(mom, delta_color))
                 )
-            col.caption(f"{cue}{tr('yoy')} {fmt_change(yoy)}")
+            col.caption(f"{cue}{yoy_label} {yoy_text}")
     return now
 
 
@@ -597,7 +691,7 @@ def trend_chart(names: Sequence[str], f: Filters, *, kind: str = "line", months:
         version().token, who().key, tuple(names), window.code, f.scope.community_id, f.scope.grid_id
     )
     fig = go.Figure()
-    x = [f"{d.year}-{d.month:02d}" for d in frame.index]
+    x = [month_label(d) for d in frame.index]
     for i, name in enumerate(names):
         trace_kw = {
             "name": metric_label(name),
@@ -609,13 +703,13 @@ def trend_chart(names: Sequence[str], f: Filters, *, kind: str = "line", months:
             go.Bar(**trace_kw) if kind == "bar" else go.Scatter(mode="lines+markers", **trace_kw)
         )
     fig.add_vrect(
-        x0=f"{f.period.start.year}-{f.period.start.month:02d}",
-        x1=f"{f.period.end.year}-{f.period.end.month:02d}",
+        x0=month_label(f.period.start),
+        x1=month_label(f.period.end),
         fillcolor="#b71c1c",
         opacity=0.07,
         line_width=0,
     )
-    style(fig, tr("trend_title", scope=f.community_name or tr("whole_city")))
+    style(fig, tr("trend_title", scope=place_label(f)))
     fig.update_xaxes(title_text=tr("month"), type="category", tickangle=-45, nticks=12)
     units = {metric_unit_title(n) for n in names}
     fig.update_yaxes(title_text=units.pop() if len(units) == 1 else "", title_standoff=4)
@@ -646,7 +740,7 @@ def _units(f: Filters, name: str) -> tuple[str, dict[str, str], str | None]:
     when the metric has grid detail. Returns (by, {unit_id: name}, community filter)."""
     if f.scope.community_id and catalog.metric(name).grid:
         cid = f.scope.community_id
-        return "grid", _unit_names(version().token, who().key, "grid", cid), cid
+        return "grid", unit_names("grid", cid), cid
     return "community", community_names(), None
 
 
@@ -654,12 +748,69 @@ CHART_ENDS = 10  # a ranking chart of more than twice this shows the best and th
 RANKING_PAGE = 200  # rows of a ranking table sent to the browser at a time
 
 
-def ranking_chart(name: str, f: Filters) -> None:
+@dataclass(frozen=True)
+class Ranked:
+    """Units (communities, or one community's grids) in ranking order, with their values,
+    their competition rank (1, 2, 2, 4; NaN for a unit without a value) and the rank of
+    the period compared with."""
+
+    by: str
+    names: dict[str, str]  # unit id -> display name
+    values: pd.DataFrame  # one row per unit, in ranking order; a column per metric
+    rank: pd.Series
+    shared: pd.Series  # True where another unit has the same rank
+    previous_rank: pd.Series
+    previous: Period
+
+
+def rank_units(values: pd.DataFrame, keys: Sequence[str]) -> pd.Series:
+    """Competition ranks by `keys` (the ranking metric, then its tie-breaks), each in its
+    better direction (a neutral metric, the volume behind a rate: more first). Units equal
+    on every key share a rank (1, 2, 2, 4); a unit without a value of the first key has
+    no rank (NaN). Returned in the order of `values`."""
+    ordered = pd.DataFrame(index=values.index)
+    for name in keys:
+        sign = 1.0 if catalog.metric(name).direction == "down" else -1.0
+        # Rounded: 2/3 and 4/6 must tie however the division came out.
+        ordered[name] = (values[name].astype(float) * sign).round(9)
+    ordered = ordered[values[keys[0]].notna()]
+    ordered = ordered.sort_values(list(keys), na_position="last", kind="stable")
+    filled = ordered.fillna(float("inf"))
+    same = (filled == filled.shift()).all(axis=1).to_numpy()
+    positions = pd.Series(range(1, len(ordered) + 1), index=ordered.index, dtype=float)
+    rank = positions.mask(same).ffill()
+    return rank.reindex(values.index)
+
+
+def ranked(f: Filters, sort_by: str, ties: Sequence[str], names: Sequence[str] = ()) -> Ranked:
+    """The ranking by `sort_by` and its tie-breaks, for the scope and period of `f`."""
+    token = version().token
+    by, units, cid = _units(f, sort_by)
+    keys = [sort_by, *(t for t in ties if by == "community" or catalog.metric(t).grid)]
+    wanted = tuple(dict.fromkeys([sort_by, *names, *keys]))
+    now = _by_unit(token, who().key, wanted, f.period.code, cid, by)
+    previous = queries.compared_periods(catalog.metric(sort_by).dataset, f.period)[0]
+    before = _by_unit(token, who().key, tuple(keys), previous.code, cid, by)
+    rank = rank_units(now, keys)
+    order = rank.sort_values(na_position="last", kind="stable").index
+    rank = rank.reindex(order)
+    return Ranked(
+        by=by,
+        names=units,
+        values=now.reindex(order),
+        rank=rank,
+        shared=rank.duplicated(keep=False) & rank.notna(),
+        previous_rank=rank_units(before, keys).reindex(order),
+        previous=previous,
+    )
+
+
+def ranking_chart(name: str, f: Filters, ties: Sequence[str] = ()) -> None:
     """The ranking at a glance: one bar per community (or grid), best first."""
-    by, units, cid = _units(f, name)
-    values = _by_unit(version().token, who().key, (name,), f.period.code, cid, by)[name]
+    r = ranked(f, name, ties)
+    values = r.values[name]
+    units = r.names
     m = catalog.metric(name)
-    values = values.sort_values(ascending=m.direction == "down", na_position="last")
     title = tr("ranking_title", metric=metric_label(name), period=f.period.label(lang()))
     if len(values) > 2 * CHART_ENDS:
         # Thousands of communities (a province) make no readable bar chart: show both ends;
@@ -674,7 +825,7 @@ def ranking_chart(name: str, f: Filters) -> None:
             y=[plot_text(units[u]) for u in values.index],
             orientation="h",
             marker_color=[PALETTE[0] if u == highlight else PALETTE[1] for u in values.index],
-            text=[fmt_number(v, m.format, lang()) for v in values],
+            text=[fmt_number(None if pd.isna(v) else v, m.format, lang()) for v in values],
             textposition="outside",
             textangle=0,
             cliponaxis=False,
@@ -683,56 +834,76 @@ def ranking_chart(name: str, f: Filters) -> None:
     for bound in m.standard.values():
         fig.add_vline(x=bound, line_dash="dash", line_color=PALETTE[0])
     style(fig, title)
-    fig.update_yaxes(autorange="reversed", title_text="")
+    # automargin: the left margin grows to fit the longest name instead of cutting it.
+    fig.update_yaxes(autorange="reversed", title_text="", type="category", automargin=True)
     fig.update_xaxes(title_text=metric_unit_title(name))
     fig.update_layout(hovermode="closest", showlegend=False, height=max(380, 60 + 28 * len(values)))
     fig.update_layout(margin={"r": 60})  # room for the value written after the longest bar
     st.plotly_chart(fig, config={"displaylogo": False})
 
 
-def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.DataFrame:
-    """Communities (or the community's grids) ranked by `sort_by`, with the rank change
-    against the previous period; other metrics as columns. Returns the table it drew."""
-    token = version().token
-    by, units, cid = _units(f, sort_by)
-    now = _by_unit(token, who().key, tuple(names), f.period.code, cid, by)
-    prev = _by_unit(token, who().key, (sort_by,), f.period.previous().code, cid, by)
-    ascending = catalog.metric(sort_by).direction == "down"
-    rank_now = now[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
-    rank_prev = prev[sort_by].rank(ascending=ascending, method="min", na_option="bottom")
-    # Plain lists, not Series lookups per unit: a province has 11,000 communities.
-    before = rank_prev.reindex(now.index).tolist()
+# How a value of each catalog format is written in a table (thousands separated).
+CELL_FORMATS = {"pct": "{:.1f}%", "float1": "{:,.1f}", "stars": "{:.2f}", "days": "{:,.1f}"}
+INT_FORMAT = "{:,.0f}"
+# Decimals kept in a download, per format (a share is written in percent).
+DOWNLOAD_DECIMALS = {"pct": 1, "float1": 1, "stars": 2, "days": 1}
+
+
+def ranking(
+    names: Sequence[str],
+    f: Filters,
+    *,
+    sort_by: str,
+    key: str,
+    ties: Sequence[str] = (),
+    with_grid: bool = True,
+) -> pd.DataFrame:
+    """Communities (or the community's grids) ranked by `sort_by` and its tie-breaks, with
+    the rank change against the period compared with; other metrics as columns, each cell
+    with its target status (✅ ⚠️ ❌) where the metric has a target. Selecting a row drills
+    into that community (or grid). Returns the table as downloaded."""
+    r = ranked(f, sort_by, ties, names)
+    language = lang()
+    unit_column = tr("grid" if r.by == "grid" else "community")
+    ids = r.values.index.tolist()
     table = pd.DataFrame(
         {
-            tr("rank"): rank_now.astype(int),
+            tr("rank"): r.rank.astype("Int64"),
             tr("rank_change"): [
-                _rank_change(b, a) for b, a in zip(before, rank_now.tolist(), strict=True)
+                _rank_change(b, a)
+                for b, a in zip(r.previous_rank.tolist(), r.rank.tolist(), strict=True)
             ],
-            tr("grid" if by == "grid" else "community"): [units[u] for u in now.index.tolist()],
+            unit_column: [r.names[u] for u in ids],
         },
-        index=now.index,
+        index=r.values.index,
     )
+    download = table.copy()
+    tg = current_targets()
     config: dict[str, Any] = {}
+    shared = {int(v) for v in r.rank[r.shared]}  # ranks held by more than one unit: "3="
+    formats: dict[str, Callable[[Any], str]] = {
+        tr("rank"): lambda v: "—" if pd.isna(v) else f"{int(v)}{'=' if int(v) in shared else ''}"
+    }
     for name in names:
         label = metric_label(name)
         m = catalog.metric(name)
-        column = now[name] * (100 if m.format == "pct" else 1)
-        table[label] = column
-        fmt = {"pct": "%.1f%%", "float1": "%.1f", "stars": "%.2f", "days": "%.1f"}.get(
-            m.format, "%d"
-        )
-        config[label] = st.column_config.NumberColumn(
-            label, format=fmt, help=m.text("description", lang())
-        )
-    tg = current_targets()
-    if tg.get(sort_by) is not None:
-        language = lang()
-        table[tr("col_status")] = [
-            targets.cue(targets.status(sort_by, v, tg), language) for v in now[sort_by].tolist()
-        ]
-    table = table.sort_values(tr("rank"), kind="stable")
+        values = r.values[name]
+        table[label] = values * (100 if m.format == "pct" else 1)
+        config[label] = st.column_config.NumberColumn(label, help=m.text("description", language))
+        formats[label] = _cell_format(name, values, tg)
+        decimals = DOWNLOAD_DECIMALS.get(m.format)
+        if m.format == "pct":
+            download[tr("pct_column", label=label)] = (values * 100).round(decimals)
+        elif decimals is None:
+            download[label] = values.round().astype("Int64")
+        else:
+            download[label] = values.round(decimals)
+        if tg.get(name) is not None:
+            download[tr("status_column", label=label)] = [
+                targets.cue(targets.status(name, v, tg), language) for v in values.tolist()
+            ]
     st.markdown(
-        f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(lang()))}**"
+        f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(language))}**"
     )
     shown = table
     if len(table) > RANKING_PAGE:
@@ -740,19 +911,85 @@ def ranking(names: Sequence[str], f: Filters, *, sort_by: str, key: str) -> pd.D
         # (all of it is a 1.4 MB message to decode and lay out); the downloads keep all.
         page = page_picker(len(table), RANKING_PAGE, key=f"rank_page_{key}")
         shown = table.iloc[(page - 1) * RANKING_PAGE : page * RANKING_PAGE]
+    # A new table (scope or period) is a new widget: a selection never carries over.
+    table_key = f"rank_{key}_{f.scope.community_id}_{f.period.code}"
+    drill = r.by == "community" or with_grid
+    ids = shown.index.tolist()
     st.dataframe(
-        shown,
+        shown.style.format(formats, na_rep="—"),  # type: ignore[arg-type]
         hide_index=True,
         column_config=config,
         placeholder="—",
-        key=f"rank_{key}",
+        key=table_key,
         height=table_height(len(shown)),
+        on_select=(lambda: _drill(table_key, ids, r.by)) if drill else "ignore",
+        selection_mode="single-row",
     )
-    download_buttons(table, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
-    return table
+    st.caption(ranking_rule(sort_by, ties, r.by, r.previous, drill=drill))
+    download_buttons(download, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
+    return download
+
+
+def _cell_format(name: str, values: pd.Series, tg: targets.Targets) -> Callable[[Any], str]:
+    """A metric's cells as text: the number as the catalog formats it, after the target
+    status icon where the metric has a target (never colour alone)."""
+    m = catalog.metric(name)
+    pattern = CELL_FORMATS.get(m.format, INT_FORMAT)
+    if tg.get(name) is None:
+        return lambda v: "—" if pd.isna(v) else pattern.format(v)
+    scale = 100 if m.format == "pct" else 1
+
+    def cell(v: Any) -> str:
+        if pd.isna(v):
+            return "—"
+        state = targets.status(name, v / scale, tg)
+        return f"{targets.ICONS[state]} {pattern.format(v)}" if state else pattern.format(v)
+
+    return cell
+
+
+def _drill(table_key: str, ids: list[str], by: str) -> None:
+    """A row of the ranking was selected: show that community (or grid)."""
+    rows = st.session_state[table_key].selection.rows
+    if not rows:
+        return
+    unit = ids[rows[0]]
+    if by == "grid":
+        st.session_state[f"grid_{st.session_state.get('community')}"] = unit
+    else:
+        st.session_state["community"] = unit
+
+
+def ranking_rule(
+    sort_by: str, ties: Sequence[str], by: str, previous: Period, *, drill: bool = True
+) -> str:
+    """How the ranking is made, said under it: the order and its tie-breaks, shared ranks,
+    the period the rank change compares with, the status icons, and that a row drills down."""
+
+    def named(name: str) -> str:
+        label = metric_label(name)
+        return label if lang() == "zh" else label[:1].lower() + label[1:]
+
+    tie_text = tr("rank_tie_sep").join(
+        tr(
+            "rank_tie_fewer" if catalog.metric(t).direction == "down" else "rank_tie_more",
+            metric=named(t),
+        )
+        for t in ties
+    )
+    drill_key = "rank_rule_drill_community" if by == "community" else "rank_rule_drill_grid"
+    return tr(
+        "rank_rule",
+        metric=named(sort_by),
+        ties=tr("rank_rule_ties", ties=tie_text) if ties else "",
+        previous=previous.label(lang()),
+        drill=tr(drill_key) if drill else "",
+    ).strip()
 
 
 def _rank_change(before: float, after: float) -> str:
+    """↑2 for a unit two places up on the period compared with; "—" when it has no rank in
+    either period (no value) or kept its place."""
     if pd.isna(before) or pd.isna(after):
         return "—"
     delta = int(before - after)
@@ -818,7 +1055,8 @@ def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> No
     if column == "stars":  # five to one, not by count
         frame = frame.sort_values("value", ascending=False, key=lambda v: v.astype(int))
     labels = [
-        f"{v}★" if column == "stars" else plot_text(value_label(v, lang())) for v in frame["value"]
+        f"{v}★" if column == "stars" else plot_text(value_label(v, lang(), column))
+        for v in frame["value"]
     ]
     fig = go.Figure(
         go.Bar(
@@ -902,17 +1140,25 @@ def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     for fld in spec.fields:
         if fld.name not in frame:
             continue
-        if fld.type in ("date", "month"):
+        if fld.type == "date":
             frame[fld.name] = pd.to_datetime(frame[fld.name]).dt.date
-        elif fld.allowed:  # the contract's fixed values, in the reader's language
-            frame[fld.name] = [value_label(v, lang()) if v else "" for v in frame[fld.name]]
-        elif fld.type in ("text", "code", "quarter"):
+        elif fld.type == "month":  # 2025年12月 / Dec 2025, not 2025-12-01
+            frame[fld.name] = [
+                "" if pd.isna(d) else Period.parse(f"{d.year}-{d.month:02d}").label(lang())
+                for d in pd.to_datetime(frame[fld.name])
+            ]
+        elif fld.type == "quarter":  # 2025年第3季度 / Q3 2025
+            frame[fld.name] = [
+                "" if pd.isna(q) else Period.parse(str(q)).label(lang()) for q in frame[fld.name]
+            ]
+        elif fld.allowed:  # the contract's fixed values in the reader's language; an
+            # empty one in words where it has a meaning (an unclaimed wish), never "nan"
+            frame[fld.name] = [value_label(v, lang(), fld.name) for v in frame[fld.name]]
+        elif fld.name == "name":  # a community's or grid's name, "(example)" in English
+            frame[fld.name] = [name_label(v, lang()) for v in frame[fld.name]]
+        elif fld.type in ("text", "code"):
             frame[fld.name] = frame[fld.name].fillna("")  # an empty cell, not "None"
-    names = {
-        fld.name: (fld.zh if lang() == "zh" else fld.name.replace("_", " ").capitalize())
-        for fld in spec.fields
-    }
-    return frame.rename(columns=names)
+    return frame.rename(columns={fld.name: fld.label(lang()) for fld in spec.fields})
 
 
 def download_buttons(frame: pd.DataFrame, stem: str, *, key: str) -> None:
@@ -952,6 +1198,9 @@ class PageSpec:
     trend: tuple[str, ...]
     ranking: tuple[str, ...]
     rank_by: str
+    # Tie-breaks of the ranking, in order; each in its better direction, a neutral metric
+    # (the volume behind a rate) more first. Said under the ranking table.
+    rank_ties: tuple[str, ...] = ()
     dataset: str | None = None
     with_grid: bool = True
     trend_kind: str = "line"
@@ -1037,8 +1286,15 @@ def render(spec: PageSpec) -> None:
             else:
                 trend_chart(spec.trend, f, kind=spec.trend_kind)
         with right:
-            ranking_chart(spec.rank_by, f)
-        ranking(spec.ranking, f, sort_by=spec.rank_by, key=spec.title_key)
+            ranking_chart(spec.rank_by, f, spec.rank_ties)
+        ranking(
+            spec.ranking,
+            f,
+            sort_by=spec.rank_by,
+            key=spec.title_key,
+            ties=spec.rank_ties,
+            with_grid=spec.with_grid,
+        )
         for note in spec.notes:
             st.caption(tr(note))
         if spec.breakdowns and spec.dataset is not None:

@@ -26,6 +26,7 @@ _ui.render(
             "supervision_orders",
         ),
         rank_by="resolution_rate",
+        rank_ties=("cases_received", "overdue_cases"),
         dataset="cases",
         breakdowns=(("channel", "by_channel"), ("category", "by_category")),
     )

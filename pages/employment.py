@@ -23,6 +23,7 @@ _ui.render(
             "job_seekers_registered",
         ),
         rank_by="placed_flexible",
+        rank_ties=("placed_stable", "positions_offered"),
         dataset="employment",
         with_grid=False,
         notes=("employment_note",),

@@ -27,6 +27,7 @@ _ui.render(
             "workers_per_10k",
         ),
         rank_by="resolution_rate",
+        rank_ties=("cases_received", "overdue_cases"),
         with_grid=False,
     )
 )

@@ -10,6 +10,7 @@ _ui.render(
         trend=("mean_stars",),
         ranking=("mean_stars", "share_four_stars", "failing_companies", "property_sanctions"),
         rank_by="mean_stars",
+        rank_ties=("share_four_stars", "failing_companies"),
         dataset="property_ratings",
         with_grid=False,
         breakdowns=(("stars", "by_stars"), ("outcome", "by_outcome")),

@@ -37,6 +37,7 @@ _ui.render(
             "party_groups",
         ),
         rank_by="workers_per_10k",
+        rank_ties=("residents",),
         dataset="grids",
     )
 )

@@ -23,6 +23,7 @@ _ui.render(
             "wishes_unclaimed_overdue",
         ),
         rank_by="fulfillment_rate",
+        rank_ties=("wishes_registered", "wishes_unclaimed_overdue"),
         dataset="wishes",
         breakdowns=(("claimed_by", "by_claimant"), ("wish_category", "by_wish_category")),
     )

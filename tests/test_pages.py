@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -82,7 +83,7 @@ def test_overview_september_figures(data_dir: Path) -> None:
     assert values["物业平均星级"] == "3.7星"
     deltas = {m.label: m.delta for m in at.metric}
     assert deltas["排查处理矛盾纠纷"] == "+50.0%"
-    assert deltas["化解率"] == "-40.0%"
+    assert deltas["化解率"] == "-40.0个百分点", "a share changes by percentage points"
 
 
 def test_overview_in_english(data_dir: Path) -> None:
@@ -277,9 +278,9 @@ def test_monthly_cards_draw_their_year_as_an_svg_image(data_dir: Path) -> None:
     assert len(lines) == 8, "one sparkline in each monthly card"
     # Not st.metric's own chart: that one loads Vega-Lite in the browser.
     assert not any(m.proto.chart_data for m in at.get("metric"))
-    disputes = next(s for s in lines if "2025-09: 3起" in s)
+    disputes = next(s for s in lines if "2025年9月: 3起" in s)
     tooltip = re.search(r'title="([^"]*)"', disputes)[1].split("\n")  # type: ignore[index]
-    assert len(tooltip) == 12 and tooltip[0].startswith("2024-10:"), "the last twelve months"
+    assert len(tooltip) == 12 and tooltip[0].startswith("2024年10月:"), "the last twelve months"
 
 
 def test_quarterly_cards_have_no_sparkline(data_dir: Path) -> None:
@@ -311,3 +312,204 @@ def test_a_long_ranking_reaches_the_browser_a_page_at_a_time(
     assert at.dataframe[0].value.equals(everyone.iloc[:2])
     at.number_input(key="rank_page_page_overview").set_value(2).run()
     assert at.dataframe[0].value.equals(everyone.iloc[2:])
+
+
+# -- what the pages say, in the reader's words (values worked out from tests/fixtures) ------
+NOT_A_VALUE = re.compile(r"(?<![A-Za-z])(nan|NaN|None|NaT|<NA>)(?![A-Za-z])")
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """Every text the page shows: markdown, captions, cards, table cells (as displayed),
+    chart labels and the records' download frames."""
+    import json
+
+    import pyarrow as pa
+
+    texts = [e.value for e in [*at.markdown, *at.caption, *at.title, *at.info, *at.subheader]]
+    texts += [str(x) for m in at.metric for x in (m.label, m.value, m.delta)]
+    for frame in at.dataframe:
+        texts += [
+            str(v) for v in frame.value.astype(object).to_numpy().ravel() if isinstance(v, str)
+        ]
+        texts += [str(c) for c in frame.value.columns]
+        styled = frame.proto.arrow_data.styler.display_values
+        if styled:
+            shown = pa.ipc.open_stream(styled).read_all().to_pandas()
+            texts += [str(v) for v in shown.to_numpy().ravel()]
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            for axis in ("x", "y", "text", "name"):
+                value = trace.get(axis)
+                texts += [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+                texts += [value] if isinstance(value, str) else []
+    return texts
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_page_shows_nan_or_none(data_dir: Path, lang: str) -> None:
+    # September: W04 is registered and nobody has claimed it (an empty 认领方类型).
+    for page in PAGES:
+        for params in ({"period": "2025-09"}, {"period": "2025-09", "community": "QTX01"}):
+            at = run_page(page, lang, **params)
+            leaks = [s for s in shown_texts(at) if NOT_A_VALUE.search(s)]
+            assert not leaks, (page, params, leaks)
+
+
+def test_unclaimed_wishes_are_said_so(data_dir: Path) -> None:
+    # September's registrations: W03 claimed by a volunteer, W04 by nobody.
+    import json
+
+    import numpy as np
+
+    def numbers(value: dict[str, str] | list[float]) -> list[float]:
+        """A trace's numbers, which Plotly may send as a typed array (dtype, base64 bdata)."""
+        if isinstance(value, dict):
+            return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).tolist()
+        return value
+
+    at = run_page("wishes", period="2025-09")
+    charts = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")]
+    claimants = next(c for c in charts if "志愿者" in c["y"])
+    assert dict(zip(claimants["y"], numbers(claimants["x"]), strict=True)) == {
+        "志愿者": 1,
+        "未认领": 1,
+    }
+    records = at.dataframe[-1].value
+    assert dict(zip(records["编号"], records["认领方类型"], strict=True)) == {
+        "W03": "志愿者",
+        "W04": "未认领",
+    }
+    english = run_page("wishes", "en", period="2025-09").dataframe[-1].value
+    assert sorted(english["Claimed by"]) == ["Unclaimed", "Volunteer"]
+
+
+def test_deltas_of_shares_and_stars_are_differences() -> None:
+    from metrics.i18n import delta, fmt_delta
+
+    # 96.2% → 81.7%: 14.5 percentage points down (a relative change would say −15.1%).
+    assert fmt_delta("pct", 0.817, 0.962) == "−14.5个百分点"
+    assert fmt_delta("pct", 0.817, 0.962, "en", minus="-") == "-14.5 pp"
+    assert delta("pct", 0.817, 0.962) == pytest.approx(-14.5)
+    # Mean stars 4.4 → 4.1: 0.3 stars down.
+    assert fmt_delta("stars", 4.1, 4.4) == "−0.3星"
+    assert fmt_delta("stars", 4.1, 4.4, "en") == "−0.3 stars"
+    # Counts keep the relative change: 12 against 10 is +20%.
+    assert fmt_delta("int", 12, 10) == "+20.0%"
+    assert fmt_delta("int", 3, 0) == "—", "no relative change from nothing"
+    assert fmt_delta("pct", 0.5, None) == "—"
+    assert fmt_delta("pct", 0.5, float("nan")) == "—"
+    assert fmt_delta("pct", 0.60001, 0.6) == "±0.0个百分点"
+
+
+def test_quarterly_ratings_are_compared_with_the_previous_quarter(data_dir: Path) -> None:
+    # November 2025 shows 2025Q4's ratings: stars 5, 3, 1 → mean 3.0; one of three at
+    # 4 or more → 33.3%. The month before, October, is the same quarter; 环比 is 2025Q3:
+    # 5, 4, 2 → 3.67 stars (−0.7 stars) and 66.7% (−33.3 points). No 2024Q4 ratings.
+    at = run_page("property", period="2025-11")
+    cards = {m.label: m for m in at.metric}
+    assert cards["物业平均星级"].value == "3.0星"
+    assert cards["物业平均星级"].delta == "-0.7星"
+    assert cards["四星及以上占比"].value == "33.3%"
+    assert cards["四星及以上占比"].delta == "-33.3个百分点"
+    assert cards["物业平均星级"].proto.delta_description == "环比（上季度）"
+    assert any(c.value.endswith("同比（上年同季度） —") for c in at.caption)
+
+
+def test_ranking_ties_are_broken_by_volume_then_shared(data_dir: Path) -> None:
+    from pages import _ui
+
+    # August: QTX01 resolved 2 of 2, QTX02 1 of 1: both 100%; QTX01 had more cases.
+    ranking = run_page("cases", period="2025-08").dataframe[0].value
+    assert list(ranking["社区"]) == ["北苑社区", "南苑社区", "东湖社区（示例）"]
+    assert list(ranking["排名"].astype(object)) == [1, 2, pd.NA]
+    # September: QTX02 2 of 2 (100%), QTX01 1 of 3 (33.3%), QTX03 no cases, so no rank.
+    ranking = run_page("cases", period="2025-09").dataframe[0].value
+    assert list(ranking["社区"]) == ["南苑社区", "北苑社区", "东湖社区（示例）"]
+    assert list(ranking["名次变化"]) == ["↑1", "↓1", "—"]
+    # Equal on every key: the same rank, and the next one skipped (1, 2, 2, 4).
+    frame = pd.DataFrame(
+        {"resolution_rate": [1.0, 2 / 3, 4 / 6, 0.5, None], "cases_received": [3, 6, 6, 8, 0]},
+        index=["a", "b", "c", "d", "e"],
+    )
+    ranks = _ui.rank_units(frame, ["resolution_rate", "cases_received"])
+    assert ranks.tolist()[:4] == [1, 2, 2, 4] and pd.isna(ranks["e"])
+
+
+def test_ranking_cells_carry_their_target_status(data_dir: Path) -> None:
+    import pyarrow as pa
+
+    at = run_page("overview", period="2025-09")
+    shown = pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values)
+    cells = shown.read_all().to_pandas().set_index("社区")
+    # Resolution rate has a target (✅ at 90% and above, ⚠️ from 80%), so has every cell.
+    assert cells.loc["南苑社区", "化解率"] == "✅ 100.0%"
+    assert cells.loc["北苑社区", "化解率"] == "❌ 33.3%"
+    assert cells.loc["东湖社区（示例）", "化解率"] == "—"
+    assert cells.loc["东湖社区（示例）", "排名"] == "—"
+
+
+def test_ranking_download_is_rounded_and_typed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pages import _ui
+
+    saved: dict[str, pd.DataFrame] = {}
+    monkeypatch.setattr(
+        _ui, "download_buttons", lambda frame, stem, key: saved.update({stem: frame})
+    )
+    run_page("overview", period="2025-09")
+    table = saved["page_overview-ranking-2025-09"].set_index("社区")
+    # Workers per 10,000 residents: 6 of 3,000 → 20.0; 3 of 2,000 → 15.0; 3 of 1,000 → 30.0.
+    assert table["每万人社区工作者"].tolist() == [15.0, 20.0, 30.0]
+    assert table.loc["北苑社区", "化解率（%）"] == 33.3, "a share in percent, one decimal"
+    # September fulfilments: W02 (QTX01), W06 (QTX02); none in QTX03. Integers, not 1.0.
+    assert table["圆梦微心愿"].tolist() == [1, 1, 0]
+    assert str(table["圆梦微心愿"].dtype) == "Int64"
+    assert table.loc["北苑社区", "化解率状态"] == "❌ 未达标"
+
+
+def test_filters_follow_the_reader_from_page_to_page(data_dir: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in {"kind": "quarter", "period": "2025Q3", "community": "QTX01"}.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/wishes.py")
+    for key in list(at.query_params):  # the sidebar's page links carry no parameters
+        del at.query_params[key]
+    at.run()
+    assert not at.exception
+    assert any(m.value == "##### 北苑社区 · 2025年第3季度" for m in at.markdown)
+    assert dict(at.query_params) == {"kind": "quarter", "period": "2025Q3", "community": "QTX01"}
+
+
+@pytest.mark.parametrize("page", ["cases", "wishes", "employment", "property", "registry"])
+def test_english_record_headers_are_labels(data_dir: Path, page: str) -> None:
+    from metrics.schemas import DATASETS
+
+    dataset = {"registry": "grids", "property": "property_ratings"}.get(page, page)
+    at = run_page(page, "en", period="2025-09" if page != "property" else "2025-08")
+    headers = list(at.dataframe[-1].value.columns)
+    assert (
+        headers
+        == [f.en for f in DATASETS[dataset].fields if f.name != "note" or page == "cases"][
+            : len(headers)
+        ]
+    )
+    assert not [h for h in headers if "_" in h or h.lower().startswith(("is ", "case id"))]
+
+
+def test_records_show_months_and_quarters_as_words(data_dir: Path) -> None:
+    records = run_page("employment", period="2025-09").dataframe[-1].value
+    assert set(records["月份"]) == {"2025年9月"}
+    records = run_page("employment", "en", period="2025-09").dataframe[-1].value
+    assert set(records["Month"]) == {"Sep 2025"}
+
+
+def test_trend_title_names_the_grid(data_dir: Path) -> None:
+    at = run_page("cases", period="2025-09", community="QTX01", grid="QTX01-G01")
+    assert any(m.value == "**北苑社区 · 第一网格逐月走势**" for m in at.markdown)
+
+
+def test_example_mark_is_translated_for_english_readers(data_dir: Path) -> None:
+    ranking = run_page("overview", "en", period="2025-09").dataframe[0].value
+    assert "东湖社区 (example)" in list(ranking["Community"])
