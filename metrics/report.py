@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,9 @@ from metrics.catalog import metric
 from metrics.export import neutralise
 from metrics.i18n import fmt_change, fmt_number, t
 from metrics.periods import Period
-from metrics.review import LOCAL_TZ, Review, records, review
+from metrics.review import LOCAL_TZ, Review, is_missing, records, review
 from metrics.store import Store, StoreVersion
-from metrics.targets import FILLS, MARKS, cue
+from metrics.targets import FILLS, MARKS, NEUTRAL, cue
 
 Format = Literal["pdf", "xlsx"]
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
@@ -102,13 +103,15 @@ INK = (33, 37, 41)
 MUTED = (108, 117, 125)
 RULE = (206, 212, 218)
 HEAD_FILL = (233, 236, 239)
-BAR = (45, 106, 166)
 TARGET_LINE = (198, 40, 40)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+BAR = _rgb(NEUTRAL)  # the meeting page draws scores in the same colour
 
 
 class _Pdf(FPDF):
@@ -168,11 +171,166 @@ class _Pdf(FPDF):
         self.set_font(FONT, "", 9)
 
 
+# -- text that fits ------------------------------------------------------------------------------
+# Columns are as wide as their measured text (fpdf's get_string_width in the font used);
+# only columns of running text wrap, and Chinese is broken by the usual rules: not inside a
+# run of letters and digits (AJ2025-01, 95.0%), at a space where the words after it fit a
+# line of their own (社区 第十四网格), never with closing punctuation starting a line or an
+# opening bracket ending one.
+NO_LINE_START = frozenset("、，。．：；！？）》」』】〕〉’”…·%,.;:!?)]}")
+NO_LINE_END = frozenset("（《「『【〔〈‘“([{")
+_UNITS = re.compile(r"[A-Za-z0-9.,:%+\-−±/@_#]+|.", re.S)
+# A Chinese heading too wide for its column is split before one of these words, so that
+# it reads 办结天数 / 中位数, never 办结天数中位 / 数; one that has none stays on one line.
+HEADING_WORDS = (
+    "社区工作者",
+    "急难愁盼问题",
+    "矛盾纠纷",
+    "物业企业",
+    "中位数",
+    "达标率",
+    "实现率",
+    "未认领",
+    "未办结",
+    "综合分",
+    "星级",
+    "变化",
+    "得分",
+    "天数",
+    "户数",
+    "权重",
+    "名次",
+    "时间",
+    "版本",
+    "日期",
+    "编码",
+    "同期",
+    "占比",
+    "处理",
+    "指标",
+    "单位",
+)
+CELL_PADDING = 1.5  # mm, left and right of a table cell's text
+_SLACK = 0.8  # mm: fpdf must never find a measured line a hair too wide
+
+
+def wrap_lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """`text` as lines no wider than `width` mm in the current font (see above)."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        out += _wrap_paragraph(pdf, paragraph, width)
+    return out
+
+
+def _wrap_paragraph(pdf: FPDF, text: str, width: float) -> list[str]:
+    def fits(units: list[str]) -> bool:
+        return bool(pdf.get_string_width("".join(units)) <= width)
+
+    lines: list[list[str]] = []
+    line: list[str] = []
+    for i, group in enumerate(text.split(" ")):
+        units = _UNITS.findall(group)
+        space = [" "] if i and line else []
+        if fits(line + space + units):
+            line += space + units
+            continue
+        if line and fits(units):  # the words after the space fit a line: break there
+            lines.append(line)
+            line = units
+            continue
+        line += space
+        for unit in units:
+            if fits([*line, unit]) or not "".join(line).strip():
+                line.append(unit)
+                continue
+            carry: list[str] = []
+            if unit[0] in NO_LINE_START and len(line) > 1:
+                carry = [line.pop()]  # the character before goes down with it
+            while len(line) > 1 and line[-1][-1] in NO_LINE_END:
+                carry.insert(0, line.pop())
+            lines.append(line)
+            line = [*carry, unit]
+    lines.append(line)
+    return ["".join(units).strip() for units in lines]
+
+
+def _heading_lines(header: str) -> list[str]:
+    """Where a heading may be split: at its spaces (English), or before a HEADING_WORDS word."""
+    if " " in header.strip():
+        return header.split()
+    for word in sorted(HEADING_WORDS, key=len, reverse=True):
+        if header.endswith(word) and len(header) - len(word) >= 2:
+            return [header[: -len(word)], word]
+    return [header]
+
+
 @dataclass(frozen=True)
 class _Col:
     header: str
-    width: float  # relative
     align: str = "LEFT"
+    wrap: bool = False  # running text: may wrap to several lines; other columns never do
+
+
+def _text_width(pdf: FPDF, text: str) -> float:
+    return max(float(pdf.get_string_width(line)) for line in text.split("\n"))
+
+
+def _widths(
+    pdf: _Pdf, columns: Sequence[_Col], rows: Sequence[Sequence[str]], size: float
+) -> tuple[list[float], bool]:
+    """Column widths (mm) that fill the body width, and whether nothing had to be squeezed:
+    every column gets its widest text, headings on one line; if that is too wide, running
+    text wraps first, then headings split at their sensible places."""
+    extra = 2 * CELL_PADDING + _SLACK
+    pdf.set_font(FONT, "B", size)
+    head = [_text_width(pdf, c.header) for c in columns]
+    head_min = [max(pdf.get_string_width(x) for x in _heading_lines(c.header)) for c in columns]
+    pdf.set_font(FONT, "", size)
+    body, body_min = [], []
+    for j, c in enumerate(columns):
+        cells = [r[j] for r in rows] or [""]
+        widest = max(_text_width(pdf, x) for x in cells)
+        body.append(widest)
+        if c.wrap:
+            groups = [g for x in cells for g in x.split()]
+            units = [u for x in cells for u in _UNITS.findall(x)]
+            floor = max(
+                [pdf.get_string_width("四个汉字")] + [pdf.get_string_width(u) for u in units]
+            )
+            group = max([pdf.get_string_width(g) for g in groups] or [0.0])
+            body_min.append(min(widest, max(floor, min(group, 30.0))))
+        else:
+            body_min.append(widest)
+    want = [max(h, b) + extra for h, b in zip(head, body, strict=True)]
+    unwrapped = [max(h, b) + extra for h, b in zip(head, body_min, strict=True)]
+    least = [max(h, b) + extra for h, b in zip(head_min, body_min, strict=True)]
+    room = pdf.body_width
+    if sum(want) <= room:
+        spare = room - sum(want)
+        grow = [w if c.wrap else 0.0 for w, c in zip(want, columns, strict=True)]
+        if not sum(grow):
+            grow = want
+        return [w + spare * g / sum(grow) for w, g in zip(want, grow, strict=True)], True
+    for wide, narrow in ((want, unwrapped), (unwrapped, least)):
+        if sum(narrow) <= room:
+            return _level(wide, narrow, room), True
+    return [n * room / sum(least) for n in least], False
+
+
+def _level(wide: list[float], narrow: list[float], room: float) -> list[float]:
+    """Widths between `narrow` and `wide` summing to `room`, taken from the widest columns
+    first (a water level): a long text column wraps before a short one has to."""
+    low, high = 0.0, max(wide)
+    for _ in range(50):
+        mid = (low + high) / 2
+        if sum(max(n, min(w, mid)) for w, n in zip(wide, narrow, strict=True)) > room:
+            high = mid
+        else:
+            low = mid
+    widths = [max(n, min(w, low)) for w, n in zip(wide, narrow, strict=True)]
+    spare = room - sum(widths)  # what the level left over, to the widest column
+    widths[widths.index(max(widths))] += spare
+    return widths
 
 
 def _table(
@@ -183,32 +341,68 @@ def _table(
     *,
     font_size: float = 8.5,
 ) -> None:
-    """A table across the body width; the header row repeats on every page it runs onto."""
-    pdf.set_font(FONT, "", font_size)
+    """A table across the body width; the header row repeats on every page it runs onto.
+    Widths come from the measured text; the type gets smaller (to 6.5 pt) only when the
+    table cannot otherwise fit without breaking words."""
+    size = font_size
+    widths, fit = _widths(pdf, columns, rows, size)
+    while not fit and size > 6.5:
+        size -= 0.5
+        widths, fit = _widths(pdf, columns, rows, size)
+    inner = [w - 2 * CELL_PADDING - _SLACK / 2 for w in widths]
+    pdf.set_font(FONT, "B", size)
+    headers = []
+    for c, room in zip(columns, inner, strict=True):
+        text = c.header
+        if pdf.get_string_width(text) > room:
+            parts = _heading_lines(text)
+            text = "\n".join(wrap_lines(pdf, text, room)) if " " in text else "\n".join(parts)
+        headers.append(text)
+    pdf.set_font(FONT, "", size)
+    body = [
+        [
+            "\n".join(wrap_lines(pdf, text, room)) if c.wrap else text
+            for c, room, text in zip(columns, inner, cells, strict=True)
+        ]
+        for cells in rows
+    ]
     pdf.set_draw_color(*RULE)
     pdf.set_fill_color(255, 255, 255)  # cells without a status are not filled
     heading = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
     with pdf.table(
-        col_widths=[c.width for c in columns],
-        width=pdf.body_width,
+        col_widths=widths,
+        width=min(sum(widths), pdf.epw),
         text_align=tuple(c.align for c in columns),
         headings_style=heading,
-        line_height=font_size * 0.55,
-        padding=(1.2, 1.5),
+        line_height=size * 0.55,
+        padding=(1.2, CELL_PADDING),
         wrapmode=WrapMode.CHAR,
         repeat_headings=1,
         cell_fill_mode=TableCellFillMode.NONE,
     ) as table:
         header = table.row()
-        for c in columns:
-            header.cell(c.header, align="CENTER")
-        for i, cells in enumerate(rows):
+        for text in headers:
+            header.cell(text, align="CENTER")
+        for i, cells in enumerate(body):
             row = table.row()
             for j, text in enumerate(cells):
                 state = fills[i][j] if fills is not None else None
                 style = FontFace(fill_color=_rgb(FILLS[state])) if state else None
                 row.cell(text, style=style)
     pdf.ln(2)
+
+
+def _paragraph(pdf: _Pdf, text: str, height: float) -> None:
+    """Running text across the body width, broken by the rules above."""
+    room = pdf.body_width - 2 * pdf.c_margin - 0.3
+    pdf.multi_cell(
+        0,
+        height,
+        "\n".join(wrap_lines(pdf, text, room)),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+        wrapmode=WrapMode.CHAR,
+    )
 
 
 def _hbar_chart(
@@ -361,9 +555,7 @@ def render_pdf(data: Review, when: dt.datetime) -> bytes:
     pdf.heading(t("sec_narrative", lang))
     pdf.set_font(FONT, "", 10.5)
     for sentence in data.narrative:
-        pdf.multi_cell(
-            0, 6.2, sentence, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.CHAR
-        )
+        _paragraph(pdf, sentence, 6.2)
         pdf.ln(1)
 
     pdf.heading(t("sec_headline", lang))
@@ -424,14 +616,14 @@ def _float(value: Any) -> float | None:
 def _headline_table(pdf: _Pdf, data: Review) -> None:
     lang = data.lang
     columns = [
-        _Col(t("col_metric", lang), 30),
-        _Col(t("col_value", lang), 14, "RIGHT"),
-        _Col(t("col_previous", lang), 14, "RIGHT"),
-        _Col(t("mom", lang), 13, "RIGHT"),
-        _Col(t("col_year_ago", lang), 14, "RIGHT"),
-        _Col(t("yoy", lang), 13, "RIGHT"),
-        _Col(t("col_target", lang), 13, "RIGHT"),
-        _Col(t("col_status", lang), 16, "CENTER"),
+        _Col(t("col_metric", lang)),
+        _Col(t("col_value", lang), "RIGHT"),
+        _Col(t("col_previous", lang), "RIGHT"),
+        _Col(t("mom", lang), "RIGHT"),
+        _Col(t("col_year_ago", lang), "RIGHT"),
+        _Col(t("yoy", lang), "RIGHT"),
+        _Col(t("col_target", lang), "RIGHT"),
+        _Col(t("col_status", lang), "CENTER"),
     ]
     rows: list[list[str]] = []
     fills: list[list[str | None]] = []
@@ -464,11 +656,11 @@ def _league_table(pdf: _Pdf, data: Review) -> None:
     lang = data.lang
     names = data.scored_metrics
     columns = [
-        _Col(t("col_rank", lang), 9, "CENTER"),
-        _Col(t("col_rank_change", lang), 10, "CENTER"),
-        _Col(t("col_community", lang), 30),
-        _Col(t("col_score", lang), 13, "RIGHT"),
-    ] + [_Col(metric(n).text("label", lang), 20, "RIGHT") for n in names]
+        _Col(t("col_rank", lang), "CENTER"),
+        _Col(t("col_rank_change", lang), "CENTER"),
+        _Col(t("col_community", lang)),
+        _Col(t("col_score", lang), "RIGHT"),
+    ] + [_Col(metric(n).text("label", lang), "RIGHT") for n in names]
     rows, fills = [], []
     for r in records(data.league):
         cells = [
@@ -481,38 +673,48 @@ def _league_table(pdf: _Pdf, data: Review) -> None:
         for n in names:
             state = r[n + "_status"] if isinstance(r[n + "_status"], str) else None
             mark = f" {MARKS[state]}" if state else ""
-            cells.append(_value(r[n], metric(n).format, lang) + mark)
+            if is_missing(r[n], state):
+                cells.append(t("sub_missing", lang) + mark)
+            else:
+                cells.append(_value(r[n], metric(n).format, lang) + mark)
             states.append(state)
         rows.append(cells)
         fills.append(states)
     _table(pdf, columns, rows, fills)
     legend = "　".join(f"{MARKS[s]} {t('status_' + s, lang)}" for s in MARKS)
+    if data.league["missing_ledgers"].map(len).any():
+        legend += "　" + t("report_missing_note", lang)
     pdf.set_font(FONT, "", 8)
     pdf.set_text_color(*MUTED)
-    pdf.multi_cell(0, 5, legend, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    _paragraph(pdf, legend, 5)
     pdf.set_text_color(*INK)
 
 
 def _breakdown_table(pdf: _Pdf, data: Review) -> None:
     lang = data.lang
     columns = [
-        _Col(t("col_community", lang), 26),
-        _Col(t("col_metric", lang), 26),
-        _Col(t("col_value", lang), 14, "RIGHT"),
-        _Col(t("col_target", lang), 13, "RIGHT"),
-        _Col(t("col_status", lang), 15, "CENTER"),
-        _Col(t("col_share", lang), 13, "RIGHT"),
-        _Col(t("col_points", lang), 11, "RIGHT"),
-        _Col(t("col_contribution", lang), 14, "RIGHT"),
+        _Col(t("col_community", lang)),
+        _Col(t("col_metric", lang)),
+        _Col(t("col_value", lang), "RIGHT"),
+        _Col(t("col_target", lang), "RIGHT"),
+        _Col(t("col_status", lang), "CENTER"),
+        _Col(t("col_share", lang), "RIGHT"),
+        _Col(t("col_points", lang), "RIGHT"),
+        _Col(t("col_contribution", lang), "RIGHT"),
     ]
     rows, fills = [], []
     for r in records(data.breakdown):
         state = r["status"] if isinstance(r["status"], str) else None
+        value = (
+            t("sub_missing", lang)
+            if r["missing"]
+            else _value(r["value"], metric(r["metric"]).format, lang)
+        )
         rows.append(
             [
                 r["community"],
                 r["label"],
-                _value(r["value"], metric(r["metric"]).format, lang),
+                value,
                 r["target"],
                 _plain_cue(state, lang),
                 f"{r['share'] * 100:.1f}%",
@@ -527,61 +729,78 @@ def _breakdown_table(pdf: _Pdf, data: Review) -> None:
 def _follow_up_table(pdf: _Pdf, data: Review) -> None:
     lang = data.lang
     columns = [
-        _Col(t("col_kind", lang), 24),
-        _Col(t("col_owner", lang), 36),
-        _Col(t("col_item", lang), 28),
-        _Col(t("col_detail", lang), 40),
-        _Col(t("col_since", lang), 19, "CENTER"),
-        _Col(t("col_age", lang), 14, "RIGHT"),
+        _Col(t("col_kind", lang), wrap=True),
+        _Col(t("col_owner", lang), wrap=True),
+        _Col(t("col_item", lang), wrap=True),
+        _Col(t("col_detail", lang), wrap=True),
+        _Col(t("col_status", lang), "CENTER"),
+        _Col(t("col_since", lang), "CENTER"),
+        _Col(t("col_age", lang), "RIGHT"),
     ]
-    rows = [
-        [
-            r["kind_label"],
-            r["owner"],
-            str(r["item"]),
-            r["detail"],
-            r["since"],
-            "—" if pd.isna(r["age_days"]) else str(int(r["age_days"])),
-        ]
-        for r in records(data.follow_ups)
-    ]
-    _table(pdf, columns, rows, font_size=8)
+    rows, fills = [], []
+    for r in records(data.follow_ups):
+        state = r["status"] if isinstance(r["status"], str) else None
+        rows.append(
+            [
+                r["kind_label"],
+                r["owner"],
+                str(r["item"]),
+                r["detail"],
+                _plain_cue(state, lang) if state else "",
+                r["since"],
+                "—" if pd.isna(r["age_days"]) else str(int(r["age_days"])),
+            ]
+        )
+        fills.append([None] * 4 + [state] + [None] * 2)
+    _table(pdf, columns, rows, fills, font_size=8)
+
+
+SUBMISSION_COLOURS = {"on_time": "green", "late": "amber", "missing": "red"}
+
+
+def _submission_cell(r: dict[str, Any], lang: str) -> str:
+    """The status, then when and in which version it came in (or the deadline it missed)."""
+    colour = SUBMISSION_COLOURS.get(r["status"])
+    mark = MARKS[colour] if colour else "…"
+    when = r["submitted_at"]
+    if when is None or pd.isna(when):
+        second = t("report_sub_due", lang, deadline=r["deadline"])
+    else:
+        stamp = pd.Timestamp(when).strftime("%Y-%m-%d %H:%M")
+        second = t("report_sub_in", lang, at=stamp, version=int(r["version"]))
+    return f"{mark} {t('sub_' + r['status'], lang)}\n{second}"
 
 
 def _submission_table(pdf: _Pdf, data: Review) -> None:
-    """Community × ledger, each cell the status word with its mark."""
+    """Community × ledger: each cell the status word with its mark, the upload time and the
+    store version it came in with (or the deadline that passed)."""
     lang = data.lang
     subs = data.submissions
     ledgers = list(dict.fromkeys(subs["dataset"]))
     labels = dict(zip(subs["dataset"], subs["dataset_label"], strict=False))
     reporting = dict(zip(subs["dataset"], subs["reporting"], strict=False))
-    columns = [_Col(t("col_community", lang), 30)] + [
-        _Col(f"{labels[d]}（{reporting[d]}）", 25, "CENTER") for d in ledgers
+    columns = [_Col(t("col_community", lang))] + [
+        _Col(f"{labels[d]}\n{reporting[d]}", "CENTER") for d in ledgers
     ]
     rows, fills = [], []
     for _community_id, group in subs.groupby("community_id", sort=True):
-        by = group.set_index("dataset")
+        by = {r["dataset"]: r for r in records(group)}
         cells: list[str] = [str(group["community"].iloc[0])]
         states: list[str | None] = [None]
         for d in ledgers:
-            state = str(by.loc[d, "status"])
-            colour = {"on_time": "green", "late": "amber", "missing": "red"}.get(state)
-            mark = MARKS[colour] if colour else "…"
-            cells.append(f"{mark} {t('sub_' + state, lang)}")
-            states.append(colour)
+            cells.append(_submission_cell(by[d], lang))
+            states.append(SUBMISSION_COLOURS.get(str(by[d]["status"])))
         rows.append(cells)
         fills.append(states)
-    _table(pdf, columns, rows, fills)
+    _table(pdf, columns, rows, fills, font_size=8)
     notes = sorted({n for n in subs["note"] if n})
     deadline = subs["deadline"].iloc[0] if len(subs) else None
     pdf.set_font(FONT, "", 8)
     pdf.set_text_color(*MUTED)
     if deadline is not None:
-        pdf.multi_cell(
-            0, 5, f"{t('col_deadline', lang)}: {deadline}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        _paragraph(pdf, f"{t('col_deadline', lang)}: {deadline}", 5)
     for note in notes:
-        pdf.multi_cell(0, 5, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _paragraph(pdf, note, 5)
     pdf.set_text_color(*INK)
 
 

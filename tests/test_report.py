@@ -12,9 +12,17 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from fpdf import FPDF
 
 from metrics.__main__ import main
-from metrics.report import build_report
+from metrics.report import (
+    FONT,
+    FONT_FACE_SC,
+    FONT_FILES,
+    _heading_lines,
+    build_report,
+    wrap_lines,
+)
 from metrics.review import LOCAL_TZ, review
 from metrics.store import Store
 from tests.test_review import OCTOBER, build_store, upload
@@ -48,6 +56,11 @@ def test_pdf_opens_with_title_figures_and_an_embedded_cjk_font(tiny: Store, tmp_
     assert "2025-11-06 09:30" in text  # time of generation
     assert review(tiny, OCTOBER).token in text  # the data version, in the page footer
     assert "第1页/共4页" in text.replace(" ", "")
+    # Submissions: each cell the status with its upload time and version, or the deadline.
+    flat = text.replace(" ", "")
+    assert "×缺报" in flat and "截止2025-11-05" in flat  # 丙社区's wishes ledger
+    assert "·第2版" in flat  # 丙社区's cases came in with cases version 2
+    assert "缺报×" in flat  # its wish metrics in the league table
     fonts = subprocess.run(
         ["pdffonts", str(path)], capture_output=True, text=True, check=True
     ).stdout
@@ -137,3 +150,23 @@ def test_cli_refuses_unknown_and_partial_versions(
     assert main([*args, "--version", "cases@1"]) == 2
     assert "缺少这些表" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_chinese_lines_and_headings_break_only_where_they_may() -> None:
+    pdf = FPDF()
+    pdf.add_font(FONT, "", str(FONT_FILES[""]), collection_font_number=FONT_FACE_SC)
+    pdf.set_font(FONT, "", 10)
+    char = pdf.get_string_width("字")
+    # Room for five characters: "，" may not start a line, so "五" goes down with it.
+    assert wrap_lines(pdf, "一二三四五，六七", 5 * char + 0.01) == ["一二三四", "五，六七"]
+    # An opening bracket does not end a line.
+    assert wrap_lines(pdf, "一二三四（五六）", 5 * char + 0.01) == ["一二三四", "（五六）"]
+    # At the space where the name after it fits a line, never inside 第十四网格.
+    assert wrap_lines(pdf, "滨河社区 第十四网格", 7 * char) == ["滨河社区", "第十四网格"]
+    # A run of letters and digits stays whole.
+    assert wrap_lines(pdf, "事项AJ2025-01612", 6 * char) == ["事项", "AJ2025-01612"]
+    assert _heading_lines("办结天数中位数") == ["办结天数", "中位数"]
+    assert _heading_lines("超30天未认领") == ["超30天", "未认领"]
+    assert _heading_lines("名次变化") == ["名次", "变化"]
+    assert _heading_lines("化解率") == ["化解率"]  # nowhere sensible: one line
+    assert _heading_lines("Median days to resolve") == ["Median", "days", "to", "resolve"]
