@@ -28,7 +28,7 @@ from metrics.i18n import fmt_change, fmt_number, t
 from metrics.periods import Period
 from metrics.review import LOCAL_TZ, Review, is_missing, records, review
 from metrics.store import Store, StoreVersion
-from metrics.targets import FILLS, MARKS, NEUTRAL, cue
+from metrics.targets import FILLS, ICONS, MARKS, NEUTRAL, cue
 
 Format = Literal["pdf", "xlsx"]
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
@@ -851,21 +851,24 @@ class _Book:
     def sheet(
         self,
         name: str,
-        headers: Sequence[tuple[str, float]],
+        headers: Sequence[str],
         rows: Sequence[Sequence[tuple[Any, str, str | None]]],
         *,
         freeze_cols: int = 0,
+        filters: bool = True,
     ) -> Any:
-        """A sheet: bold header row (frozen), then rows of (value, kind, status) cells."""
+        """A sheet: bold header row (frozen), then rows of (value, kind, status) cells;
+        each column as wide as its longest text (wrapped beyond MAX_WIDTH)."""
         ws = self.wb.add_worksheet(name[:31])
-        for j, (header, width) in enumerate(headers):
+        for j, header in enumerate(headers):
             ws.write_string(0, j, str(neutralise(header)), self.header)
-            ws.set_column(j, j, width)
+            cells = [r[j] for r in rows]
+            ws.set_column(j, j, _fit_width(header, cells))
         for i, row in enumerate(rows, start=1):
             for j, (value, kind, state) in enumerate(row):
                 self.write(ws, i, j, value, kind, state)
         ws.freeze_panes(1, freeze_cols)
-        if rows:
+        if rows and filters:
             ws.autofilter(0, 0, len(rows), len(headers) - 1)
         return ws
 
@@ -881,8 +884,68 @@ class _Book:
             ws.write_number(i, j, float(value), cell_format)
 
 
+MAX_WIDTH = 60  # characters; longer text wraps (kind "wrap")
+_SHOWN_WIDTH = {"date": 10, "datetime": 16, "pct": 7, "change": 7, "score": 6}
+
+
+def _display_width(text: str) -> int:
+    """Excel column units: a Chinese character is about two of them."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _fit_width(header: str, cells: Sequence[tuple[Any, str, str | None]]) -> float:
+    widths = [_display_width(header)]
+    for value, kind, _state in cells:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        if kind in _SHOWN_WIDTH:
+            widths.append(_SHOWN_WIDTH[kind])
+        elif isinstance(value, str):
+            widths.append(max(_display_width(x) for x in value.split("\n")))
+        else:
+            widths.append(len(f"{float(value):,.1f}"))
+    return float(min(max(widths) + 2, MAX_WIDTH))
+
+
+def _since(value: str) -> tuple[Any, str]:
+    """A follow-up's start: a real date where it is a day, else the period code as text."""
+    try:
+        return dt.date.fromisoformat(value), "date"
+    except ValueError:
+        return value, "text"
+
+
 def _state(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _trend_charts(book: _Book, ws: Any, sheet: str, n: int, lang: str) -> None:
+    """Excel's own charts beside the data they read: cases by month (columns) and the
+    resolution rate (a line), so they stay live if a reader edits a figure."""
+    if not n:
+        return
+    for column, kind, title, number_format, row in (
+        (1, "column", t("chart_cases", lang), "#,##0", 1),
+        (2, "line", t("chart_resolution", lang), "0%", 18),
+    ):
+        chart = book.wb.add_chart({"type": kind})
+        chart.add_series(
+            {
+                "name": [sheet, 0, column],
+                "categories": [sheet, 1, 0, n, 0],
+                "values": [sheet, 1, column, n, column],
+                "fill": {"color": NEUTRAL},
+                "line": {"color": NEUTRAL, "width": 2.25},
+                "marker": {"type": "circle", "size": 5} if kind == "line" else {"type": "none"},
+                "data_labels": {"value": True, "num_format": number_format},
+            }
+        )
+        chart.set_title({"name": title, "name_font": {"size": 11}})
+        chart.set_legend({"none": True})
+        chart.set_x_axis({"num_format": "yyyy-mm", "date_axis": True})
+        chart.set_y_axis({"num_format": number_format, "major_gridlines": {"visible": True}})
+        chart.set_size({"width": 640, "height": 300})
+        ws.insert_chart(row, 4, chart)
 
 
 def render_xlsx(data: Review, when: dt.datetime) -> bytes:
@@ -897,7 +960,8 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
         about.append([("", "text", None), (t("report_demo", lang), "text", None)])
     about.append([("", "text", None), ("", "text", None)])
     about += [[(t("sec_narrative", lang), "text", None), (s, "wrap", None)] for s in data.narrative]
-    book.sheet(t("sec_narrative", lang), [(t("col_item", lang), 16), ("", 110)], about)
+    summary = book.sheet(t("sec_narrative", lang), [t("col_item", lang), ""], about, filters=False)
+    summary.set_column(1, 1, 100)  # sentences wrap in a wide column
 
     head_rows: list[list[Cell]] = []
     for r in records(data.headline):
@@ -917,14 +981,14 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     book.sheet(
         t("sec_headline", lang),
         [
-            (t("col_metric", lang), 20),
-            (t("col_value", lang), 11),
-            (t("col_previous", lang), 11),
-            (t("mom", lang), 10),
-            (t("col_year_ago", lang), 11),
-            (t("yoy", lang), 10),
-            (t("col_target", lang), 10),
-            (t("col_status", lang), 12),
+            t("col_metric", lang),
+            t("col_value", lang),
+            t("col_previous", lang),
+            t("mom", lang),
+            t("col_year_ago", lang),
+            t("yoy", lang),
+            t("col_target", lang),
+            t("col_status", lang),
         ],
         head_rows,
         freeze_cols=1,
@@ -932,17 +996,17 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
 
     names = data.scored_metrics
     league_headers = [
-        (t("col_rank", lang), 7),
-        (t("col_rank_change", lang), 9),
-        (t("col_previous_rank", lang), 9),
-        (t("col_community_id", lang), 10),
-        (t("col_community", lang), 18),
-        (t("col_score", lang), 9),
+        t("col_rank", lang),
+        t("col_rank_change", lang),
+        t("col_previous_rank", lang),
+        t("col_community_id", lang),
+        t("col_community", lang),
+        t("col_score", lang),
     ]
     for n in names:
         label = metric(n).text("label", lang)
-        league_headers += [(label, 12), (f"{label} {t('col_status', lang)}", 12)]
-    league_headers.append((t("col_below_target", lang), 30))
+        league_headers += [label, f"{label} {t('col_status', lang)}"]
+    league_headers.append(t("col_below_target", lang))
     league_rows: list[list[Cell]] = []
     for r in records(data.league):
         row: list[Cell] = [
@@ -955,7 +1019,10 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
         ]
         for n in names:
             state = _state(r[n + "_status"])
-            row += [(_float(r[n]), metric(n).format, state), (cue(state, lang), "text", state)]
+            said = cue(state, lang)
+            if is_missing(r[n], state):
+                said = f"{ICONS['red']} {t('sub_missing', lang)}"
+            row += [(_float(r[n]), metric(n).format, state), (said, "text", state)]
         row.append((t("nar_list_sep", lang).join(r["below_target"]), "text", None))
         league_rows.append(row)
     book.sheet(t("sec_league", lang), league_headers, league_rows, freeze_cols=5)
@@ -981,17 +1048,17 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     book.sheet(
         t("sec_breakdown", lang),
         [
-            (t("col_community_id", lang), 10),
-            (t("col_community", lang), 18),
-            (t("col_metric", lang), 16),
-            (t("col_value", lang), 10),
-            (t("col_target", lang), 9),
-            (t("col_status", lang), 12),
-            (t("col_weight", lang), 8),
-            (t("col_share", lang), 10),
-            (t("col_points", lang), 8),
-            (t("col_contribution", lang), 10),
-            (t("col_explanation", lang), 70),
+            t("col_community_id", lang),
+            t("col_community", lang),
+            t("col_metric", lang),
+            t("col_value", lang),
+            t("col_target", lang),
+            t("col_status", lang),
+            t("col_weight", lang),
+            t("col_share", lang),
+            t("col_points", lang),
+            t("col_contribution", lang),
+            t("col_explanation", lang),
         ],
         parts,
         freeze_cols=3,
@@ -1005,7 +1072,8 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
             (r["owner"], "text", None),
             (str(r["item"]), "text", None),
             (r["detail"], "text", None),
-            (r["since"], "text", None),
+            (r["cue"], "text", _state(r["status"])),
+            (*_since(r["since"]), None),
             (_float(r["age_days"]), "int", None),
         ]
         for r in records(data.follow_ups)
@@ -1013,14 +1081,15 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     book.sheet(
         t("sec_followups", lang),
         [
-            (t("col_kind", lang), 20),
-            (t("col_community_id", lang), 10),
-            (t("col_community", lang), 18),
-            (t("col_owner", lang), 26),
-            (t("col_item", lang), 18),
-            (t("col_detail", lang), 30),
-            (t("col_since", lang), 11),
-            (t("col_age", lang), 10),
+            t("col_kind", lang),
+            t("col_community_id", lang),
+            t("col_community", lang),
+            t("col_owner", lang),
+            t("col_item", lang),
+            t("col_detail", lang),
+            t("col_status", lang),
+            t("col_since", lang),
+            t("col_age", lang),
         ],
         follow,
     )
@@ -1045,16 +1114,16 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     book.sheet(
         t("sec_submissions", lang),
         [
-            (t("col_community_id", lang), 10),
-            (t("col_community", lang), 18),
-            (t("col_dataset", lang), 18),
-            (t("col_reporting", lang), 10),
-            (t("col_deadline", lang), 11),
-            (t("col_status", lang), 10),
-            (t("col_submitted_at", lang), 16),
-            (t("col_store_version", lang), 8),
-            (t("col_user", lang), 10),
-            (t("col_note", lang), 40),
+            t("col_community_id", lang),
+            t("col_community", lang),
+            t("col_dataset", lang),
+            t("col_reporting", lang),
+            t("col_deadline", lang),
+            t("col_status", lang),
+            t("col_submitted_at", lang),
+            t("col_store_version", lang),
+            t("col_user", lang),
+            t("col_note", lang),
         ],
         subs,
     )
@@ -1067,14 +1136,15 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
         ]
         for r in records(data.trend)
     ]
-    book.sheet(
+    charts = book.sheet(
         t("sec_charts", lang),
         [
-            (t("month", lang), 12),
-            (metric("cases_received").text("label", lang), 12),
-            (metric("resolution_rate").text("label", lang), 12),
+            t("month", lang),
+            metric("cases_received").text("label", lang),
+            metric("resolution_rate").text("label", lang),
         ],
         trend_rows,
     )
+    _trend_charts(book, charts, t("sec_charts", lang)[:31], len(trend_rows), lang)
     book.wb.close()
     return buffer.getvalue()

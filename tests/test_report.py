@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -97,7 +98,21 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
     ]
     follow = book["需督办事项"]
     assert follow.freeze_panes == "A2"
-    assert follow["H2"].value == 60 and follow["E2"].value == "K5"
+    assert follow["I2"].value == 60 and follow["E2"].value == "K5"
+    # 起始: a real date where it is a day (cases, wishes), the period code otherwise.
+    assert follow["H2"].value == dt.datetime(2025, 9, 1) and follow["H2"].number_format == (
+        "yyyy-mm-dd"
+    )
+    assert follow["H4"].value == "2025Q4"
+    assert [follow[f"G{i}"].value for i in (5, 6)] == ["⚠️ 接近", "❌ 未达标"]
+    # Columns as wide as their text: 类别 holds 物业企业评星不合格或受处理 (13 characters).
+    assert follow.column_dimensions["A"].width >= 2 * 13
+    assert (league["N3"].value, league["P3"].value) == ("❌ 缺报", "❌ 缺报")  # 丙社区's wishes
+    assert book["综述"].auto_filter.ref is None  # sentences, not a list to filter
+    with zipfile.ZipFile(io.BytesIO(data)) as parts:  # Excel's own charts on 图表
+        charts = [n for n in parts.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2
+        assert "<c:lineChart>" in parts.read("xl/charts/chart2.xml").decode()
 
 
 def test_a_report_rebuilt_at_its_version_has_the_same_figures(tiny: Store) -> None:
