@@ -24,7 +24,7 @@ from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
 
 from metrics.catalog import metric
 from metrics.export import neutralise
-from metrics.i18n import fmt_change, fmt_number, t
+from metrics.i18n import ABSOLUTE_DELTAS, fmt_delta, fmt_number, t
 from metrics.periods import Period
 from metrics.review import LOCAL_TZ, Review, is_missing, records, review
 from metrics.store import Store, StoreVersion
@@ -635,9 +635,9 @@ def _headline_table(pdf: _Pdf, data: Review) -> None:
                 r["label"],
                 _value(r["value"], kind, lang),
                 _value(r["previous"], kind, lang),
-                fmt_change(_float(r["mom"])),
+                fmt_delta(kind, _float(r["value"]), _float(r["previous"]), lang),
                 _value(r["year_ago"], kind, lang),
-                fmt_change(_float(r["yoy"])),
+                fmt_delta(kind, _float(r["value"]), _float(r["year_ago"]), lang),
                 r["target"] or "—",
                 _plain_cue(state, lang) if r["target"] else "—",
             ]
@@ -814,6 +814,11 @@ NUMBER_FORMATS = {
     "stars": "0.0",
     "score": "0.0",
     "change": "+0.0%;-0.0%;0.0%",
+    # percentage points and stars, as i18n.fmt_delta says them
+    "change_pct_zh": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"',
+    "change_pct_en": '+0.0" pp";-0.0" pp";0.0" pp"',
+    "change_stars_zh": '+0.0"星";-0.0"星";0.0"星"',
+    "change_stars_en": '+0.0" stars";-0.0" stars";0.0" stars"',
     "rank": "0",
     "signed": "+0;-0;0",
     "date": "yyyy-mm-dd",
@@ -915,6 +920,11 @@ def _since(value: str) -> tuple[Any, str]:
         return value, "text"
 
 
+def _change_kind(kind: str, lang: str) -> str:
+    """The number format of a headline's 环比/同比 (review.headline: i18n.delta)."""
+    return f"change_{kind}_{lang}" if kind in ABSOLUTE_DELTAS else "change"
+
+
 def _state(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -971,9 +981,9 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
                 (r["label"], "text", None),
                 (_float(r["value"]), kind, None),
                 (_float(r["previous"]), kind, None),
-                (_float(r["mom"]), "change", None),
+                (_float(r["mom"]), _change_kind(kind, lang), None),
                 (_float(r["year_ago"]), kind, None),
-                (_float(r["yoy"]), "change", None),
+                (_float(r["yoy"]), _change_kind(kind, lang), None),
                 (r["target"], "text", None),
                 (r["cue"], "text", state),
             ]

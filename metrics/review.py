@@ -27,7 +27,7 @@ import pandas as pd
 
 from metrics import catalog, targets
 from metrics.catalog import metric
-from metrics.i18n import fmt_change, fmt_number, t
+from metrics.i18n import delta, fmt_delta, fmt_number, t
 from metrics.periods import Period, add_months
 from metrics.queries import communities
 from metrics.schemas import DATASETS
@@ -210,7 +210,11 @@ def league_only(data: Review, columns: tuple[str, ...]) -> Review:
 def headline(
     con: duckdb.DuckDBPyConnection, period: Period, tg: Targets, lang: str = "zh"
 ) -> pd.DataFrame:
-    """City KPIs: value, previous period and 环比, same period last year and 同比, status."""
+    """City KPIs: value, previous period and 环比, same period last year and 同比, status.
+
+    环比 and 同比 are i18n.delta: for a share the difference in percentage points (-13.0), for
+    mean stars in stars, for anything else the relative change (0.2 = +20%); i18n.fmt_delta
+    says them ("下降13.0个百分点" reads right, "下降13.5%" of a rate does not)."""
     now = catalog.totals(con, HEADLINE, period)
     before = catalog.totals(con, HEADLINE, period.previous())
     year_ago = catalog.totals(con, HEADLINE, period.year_ago())
@@ -225,9 +229,9 @@ def headline(
                 "format": m.format,
                 "value": now[name],
                 "previous": before[name],
-                "mom": catalog.change(now[name], before[name]),
+                "mom": delta(m.format, now[name], before[name]),
                 "year_ago": year_ago[name],
-                "yoy": catalog.change(now[name], year_ago[name]),
+                "yoy": delta(m.format, now[name], year_ago[name]),
                 "target": target.text(lang) if target else "",
                 "status": state,
                 "cue": targets.cue(state, lang) if target else "",
@@ -735,14 +739,17 @@ def submissions(
 # -- narrative ----------------------------------------------------------------------------------
 
 
-def _change_phrase(value: float | None, what: str, lang: str) -> str:
+def _change_phrase(row: Mapping[str, Any], against: str, what: str, lang: str) -> str:
+    """环比/同比 of a headline row in words: 上升300.0%, 下降13.0个百分点, 持平."""
     label = t(what, lang)
-    if value is None:
+    previous = row["previous" if against == "mom" else "year_ago"]
+    text = fmt_delta(row["format"], row["value"], previous, lang)
+    if text == "—":
         return t("nar_na", lang, what=label)
-    if round(value, 3) == 0:
+    if text.startswith("±"):
         return t("nar_flat", lang, what=label)
-    key = "nar_up" if value > 0 else "nar_down"
-    return t(key, lang, what=label, pct=fmt_change(abs(value)).lstrip("+"))
+    key = "nar_up" if text.startswith("+") else "nar_down"
+    return t(key, lang, what=label, pct=text.lstrip("+−-"))
 
 
 def _cmp(row: Mapping[str, Any], lang: str) -> str:
@@ -775,10 +782,11 @@ def narrative(
                 lang,
                 period=label,
                 disputes=fmt["disputes_handled"],
-                mom=_change_phrase(h["disputes_handled"]["mom"], "nar_mom", lang),
-                yoy=_change_phrase(h["disputes_handled"]["yoy"], "nar_yoy", lang),
+                mom=_change_phrase(h["disputes_handled"], "mom", "nar_mom", lang),
+                yoy=_change_phrase(h["disputes_handled"], "yoy", "nar_yoy", lang),
                 cases=fmt["cases_received"],
                 rate=fmt["resolution_rate"],
+                rate_mom=_change_phrase(h["resolution_rate"], "mom", "nar_mom", lang),
                 cmp=_cmp(h["resolution_rate"], lang),
             )
         )

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from metrics import access, catalog, report, review, targets
-from metrics.i18n import fmt_change, fmt_number
+from metrics.i18n import fmt_delta, fmt_number
 from metrics.periods import Period
 from pages import _ui
 from pages._ui import st, tr
@@ -75,6 +75,7 @@ def _narrative(data: review.Review) -> None:
 def _headline(data: review.Review, meeting: bool) -> None:
     st.subheader(tr("sec_headline"))
     rows = review.records(data.headline)
+    lang = _ui.lang()
     per_row = 3 if meeting else 4  # a projector's figures need the room
     for start in range(0, len(rows), per_row):
         cols = st.columns(per_row)
@@ -82,17 +83,22 @@ def _headline(data: review.Review, meeting: bool) -> None:
             m = catalog.metric(row["metric"])
             value = _value(row["value"])
             mom = _value(row["mom"])
+            # 环比 in percentage points for a share, in stars for stars (i18n.fmt_delta)
+            said = fmt_delta(m.format, value, _value(row["previous"]), lang, minus="-")
+            if said.startswith("±"):
+                mom = 0.0
             col.metric(
                 row["label"],
                 _ui.metric_value(row["metric"], value),
-                delta=None if mom is None else f"{mom * 100:+.1f}%",
+                delta=None if mom is None else said,
                 delta_color="off" if not mom else _ui.DELTA_COLOURS.get(m.direction, "off"),
                 delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 border=True,
             )
             cue = f"{row['cue']} · " if row["cue"] else ""
-            col.caption(f"{cue}{tr('yoy')} {fmt_change(_value(row['yoy']))}")
+            yoy = fmt_delta(m.format, value, _value(row["year_ago"]), lang)
+            col.caption(f"{cue}{tr('yoy')} {yoy}")
 
 
 def _value(value: Any) -> float | None:

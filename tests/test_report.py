@@ -54,6 +54,7 @@ def test_pdf_opens_with_title_figures_and_an_embedded_cjk_font(tiny: Store, tmp_
     assert "月度例会报告" in text
     assert "2025年10月全市受理矛盾纠纷4起" in text
     assert "80.0%" in text  # the city resolution rate
+    assert "+30.0个百分点" in text.replace(" ", "")  # its 环比 in the headline table
     assert "2025-11-06 09:30" in text  # time of generation
     assert review(tiny, OCTOBER).token in text  # the data version, in the page footer
     assert "第1页/共4页" in text.replace(" ", "")
@@ -89,6 +90,8 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
     assert rate[1].value == pytest.approx(0.8) and rate[1].number_format == "0.0%"
     assert rate[7].value == "❌ 未达标"
     assert rows["排查处理矛盾纠纷"][3].value == pytest.approx(3.0)  # 环比 +300 %
+    assert rate[3].value == pytest.approx(30.0)  # 50 % -> 80 %: +30.0 percentage points
+    assert rate[3].number_format == '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"'
     league = book["社区考核排名"]
     assert league.freeze_panes == "F2"
     assert [(r[0], r[4], r[5]) for r in league.iter_rows(min_row=2, values_only=True)] == [

@@ -230,6 +230,10 @@ def test_headline_with_mom_and_yoy(tiny: Store) -> None:
     # Five cases received in October, four resolved.
     assert head.loc["resolution_rate", "value"] == pytest.approx(0.8)
     assert head.loc["resolution_rate", "cue"] == "❌ 未达标"
+    # A share changes in percentage points: September K5 open, K7 resolved -> 50 %, so
+    # +30.0 points; October 2024 K8, K9 both resolved -> 100 %, so -20.0 points.
+    assert head.loc["resolution_rate", "mom"] == pytest.approx(30.0)
+    assert head.loc["resolution_rate", "yoy"] == pytest.approx(-20.0)
     assert head.loc["mean_stars", "value"] == pytest.approx(3.5)  # (5 + 2) / 2
     assert head.loc["mean_stars", "status"] == "amber"
 
@@ -237,7 +241,7 @@ def test_headline_with_mom_and_yoy(tiny: Store) -> None:
 def test_narrative_exact(tiny: Store) -> None:
     assert review(tiny, OCTOBER).narrative == [
         "2025年10月全市受理矛盾纠纷4起，环比上升300.0%，同比上升100.0%；"
-        "共受理事项5件，化解率80.0%，未达到目标（≥95.0%）。",
+        "共受理事项5件，化解率80.0%，环比上升30.0个百分点，未达到目标（≥95.0%）。",
         "期末超期未办结事项1件，接近目标（≤0）。",
         "圆梦微心愿2个，心愿实现率66.7%，未达到目标（≥90.0%）；超30天未认领心愿1个。",
         "物业企业平均星级3.5星，接近目标（≥4.0）。",
