@@ -140,6 +140,12 @@ def from_document(doc: Mapping[str, Any], version: int | None = None) -> Targets
         if direction not in DIRECTIONS:
             raise ValueError(f"targets: {name}: direction must be up, down or range")
         green, amber = _bounds(name, direction, entry.get("green"), entry.get("amber"))
+        if known[name].format == "pct":  # a share: 0.95 is 95 %; 95 would be 9500 %
+            bad_rate = [b for b in (*green, *amber) if b is not None and not 0 <= b <= 1]
+            if bad_rate:
+                raise ValueError(
+                    f"targets: {name}: a rate is between 0 and 1 (0.95 = 95%), not {bad_rate[0]:g}"
+                )
         weight = {str(k): float(v) for k, v in (entry.get("weight") or {}).items()}
         bad = [k for k, v in weight.items() if k not in ASSESSMENTS or v < 0 or math.isnan(v)]
         if bad:

@@ -159,6 +159,14 @@ def test_bad_targets_are_refused() -> None:
     with pytest.raises(ValueError, match="amber"):
         targets.from_document(doc)
     doc = targets.defaults().to_document()
+    doc["metrics"]["resolution_rate"]["green"] = 95  # meant 95 %: would be ≥9500.0 %
+    with pytest.raises(ValueError, match=r"resolution_rate: a rate is between 0 and 1.*not 95"):
+        targets.from_document(doc)
+    frame = targets.to_frame(targets.defaults())
+    frame.loc[frame["metric"] == "fulfillment_rate", ["green_low", "amber_low"]] = [90, 80]
+    with pytest.raises(ValueError, match=r"fulfillment_rate: a rate is between 0 and 1.*not 90"):
+        targets.from_frame(frame, targets.defaults())
+    doc = targets.defaults().to_document()
     doc["metrics"]["no_such_metric"] = {"direction": "up", "green": 1, "amber": 0}
     with pytest.raises(ValueError, match="unknown metric"):
         targets.from_document(doc)
