@@ -516,6 +516,24 @@ def metric_value(name: str, value: float | None) -> str:
     return text
 
 
+# Cards and charts that wrap on a narrow screen (a laptop at 800 px with the sidebar open
+# leaves the page about 470 px): st.columns keeps four cards a row however narrow, and cuts
+# their figures short. Each keyed container (class st-key-<key>) sits in a layout wrapper,
+# the item of a wrapping horizontal container: a card is at least 13.5rem wide (room for
+# "18.3人/万人"; two a row at 800 px) and at most a quarter of the row, its title wrapping
+# rather than cut short; the trend and the ranking chart share a row 3:2 where both fit.
+_ITEM = '[data-testid="stLayoutWrapper"]:has(> {})'
+LAYOUT_CSS = f"""
+{_ITEM.format('[class*="st-key-kpi_"]')} {{
+    flex: 1 1 13.5rem; min-width: 13.5rem; max-width: calc((100% - 3rem) / 4);
+}}
+{_ITEM.format(".st-key-chart_trend")} {{ flex: 3 1 22rem; min-width: min(22rem, 100%); }}
+{_ITEM.format(".st-key-chart_ranking")} {{ flex: 2 1 18rem; min-width: min(18rem, 100%); }}
+{_ITEM.format('[class*="st-key-breakdown_"]')} {{ flex: 1 1 18rem; min-width: min(18rem, 100%); }}
+[class*="st-key-kpi_"] [data-testid="stMetricLabel"] * {{
+    white-space: normal; overflow: visible; text-overflow: clip;
+}}
+"""
 REGISTRY_DATASETS = ("communities", "grids")  # undated: the registry as it stands
 DELTA_COLOURS = {"up": "normal", "down": "inverse"}  # so that better is always green
 # st.metric's own colours for a rise, a fall and "no colour", used by the sparklines too.
@@ -619,8 +637,10 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
         last_year = Period.span(add_months(f.period.start, -11), f.period.end)
         spark = _trend(token, who().key, tuple(names), last_year.code, cid, gid)
     for start in range(0, len(names), per_row):
-        cols = st.columns(per_row)
-        for col, name in zip(cols, names[start : start + per_row], strict=False):
+        # A row that wraps (LAYOUT_CSS): two cards a row on a narrow screen, not four cut short.
+        row = st.container(horizontal=True, gap="small")
+        for name in names[start : start + per_row]:
+            col = row.container(key=f"kpi_{name}")
             m = catalog.metric(name)
             mom = delta(m.format, now[name], prev[name])
             card_delta = fmt_delta(m.format, now[name], prev[name], language, minus="-")
@@ -1067,7 +1087,7 @@ def breakdown_chart(dataset: str, column: str, f: Filters, title_key: str) -> No
         )
     )
     style(fig, tr(title_key))
-    fig.update_yaxes(autorange="reversed", title_text="", type="category")
+    fig.update_yaxes(autorange="reversed", title_text="", type="category", automargin=True)
     fig.update_xaxes(title_text=tr("count"))
     fig.update_layout(height=max(260, 60 + 32 * len(frame)), hovermode="closest")
     st.plotly_chart(fig, config={"displaylogo": False})
@@ -1275,17 +1295,19 @@ def render(spec: PageSpec) -> None:
             draw()
 
     def draw() -> None:
+        st.html(f"<style>{LAYOUT_CSS}</style>")
         header(spec.title_key, spec.intro_key)
         f = filters(with_grid=spec.with_grid)
         st.markdown(f"##### {md_escape(scope_label(f))}")
         kpi_cards(spec.kpis, f)
-        left, right = st.columns([3, 2], gap="large")
-        with left:
+        # Side by side (3:2) where there is room, one above the other where not (LAYOUT_CSS).
+        charts = st.container(horizontal=True, gap="large")
+        with charts.container(key="chart_trend"):
             if spec.chart is not None:
                 spec.chart(f)
             else:
                 trend_chart(spec.trend, f, kind=spec.trend_kind)
-        with right:
+        with charts.container(key="chart_ranking"):
             ranking_chart(spec.rank_by, f, spec.rank_ties)
         ranking(
             spec.ranking,
@@ -1298,10 +1320,9 @@ def render(spec: PageSpec) -> None:
         for note in spec.notes:
             st.caption(tr(note))
         if spec.breakdowns and spec.dataset is not None:
-            for col, (column, title_key) in zip(
-                st.columns(len(spec.breakdowns)), spec.breakdowns, strict=True
-            ):
-                with col:
+            row = st.container(horizontal=True, gap="large")
+            for column, title_key in spec.breakdowns:
+                with row.container(key=f"breakdown_{column}"):
                     breakdown_chart(spec.dataset, column, f, title_key)
         if spec.dataset is not None:
             records_table(spec.dataset, f)

@@ -69,6 +69,9 @@ TRUNCATED_KPIS = """() => [...document.querySelectorAll('[data-testid="stMetricV
         .some(el => el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1))
     .map(value => value.textContent.trim())"""
 
+# KPI titles cut short the same way (they wrap instead; the full text is also the tooltip).
+TRUNCATED_TITLES = TRUNCATED_KPIS.replace("stMetricValue", "stMetricLabel")
+
 # The visible text on screen, HTML and SVG (chart axes and legends) alike.
 VISIBLE_TEXTS = """() => {
     // Streamlit's own file-uploader chrome ("Upload", "200MB per file") has no Chinese.
@@ -105,6 +108,10 @@ CODE_HEADER = re.compile(r"[a-z]{3,}|_")
 # Column headers of every st.dataframe: drawn on a canvas, but mirrored in an accessible table.
 TABLE_HEADERS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] th')]
     .map(th => th.textContent.trim()).filter(text => text)"""
+TABLE_CELLS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] td')]
+    .map(td => td.textContent.trim()).filter(text => text)"""
+# What a missing value looks like when it leaks through as text.
+NOT_A_VALUE = re.compile(r"(?<![A-Za-z])(nan|NaN|None|NaT|<NA>|undefined)(?![A-Za-z])")
 
 
 def url(app_url: str, path: str, lang: str) -> str:
@@ -185,14 +192,74 @@ def test_page_renders(page: Any, app_url: str, artifacts: Path, name: str, lang:
             problems.append("no Plotly chart")
         elif 0 in marks:
             problems.append(f"empty chart(s): marks per chart {marks}")
-    problems += [f"KPI value cut off: {v!r}" for v in page.evaluate(TRUNCATED_KPIS)]
-    problems += [f"horizontal overflow: {o}" for o in page.evaluate(OVERFLOW)]
-    problems += [f"JavaScript error: {e}" for e in page.page_errors]
+    problems += layout_problems(page)
     if lang == "zh":
         problems += [f"English in the Chinese UI: {text!r}" for text in english_texts(page)]
 
     shot = f"tests/artifacts/{name}-{lang}.png"
     assert not problems, f"{name} ({lang}), see {shot}:\n" + "\n".join(problems)
+
+
+def layout_problems(page: Any) -> list[str]:
+    """What every page must avoid at any width: KPI figures or titles cut short, sideways
+    scrolling, script errors, and a missing value shown as 'nan' or 'None'."""
+    problems = [f"KPI value cut off: {v!r}" for v in page.evaluate(TRUNCATED_KPIS)]
+    problems += [f"KPI title cut off: {v!r}" for v in page.evaluate(TRUNCATED_TITLES)]
+    problems += [f"horizontal overflow: {o}" for o in page.evaluate(OVERFLOW)]
+    problems += [f"JavaScript error: {e}" for e in page.page_errors]
+    shown = page.evaluate(VISIBLE_TEXTS) + page.evaluate(TABLE_CELLS)
+    problems += [f"a missing value as text: {s!r}" for s in shown if NOT_A_VALUE.search(s)]
+    return problems
+
+
+NARROW = 800  # px: a laptop window with the sidebar open leaves the page about 470 px
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", sorted(DASHBOARDS - {"meeting"}))
+def test_dashboard_fits_a_narrow_window(
+    page: Any, app_url: str, artifacts: Path, name: str, lang: str
+) -> None:
+    """At 800 px the KPI cards wrap two a row, the charts stack, and nothing is cut short."""
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    page.goto(url(app_url, PAGES[name][0], lang), wait_until="domcontentloaded")
+    wait_for_app(page, charts=True)
+    shot = artifacts / f"{name}-{lang}-{NARROW}px.png"
+    screenshot(page, shot)
+    problems = layout_problems(page)
+    cards = page.locator('[data-testid="stMetric"]')
+    lefts = {round(cards.nth(i).bounding_box()["x"]) for i in range(cards.count())}
+    if len(lefts) > 2:
+        problems.append(f"{len(lefts)} cards a row at {NARROW} px")
+    assert not problems, f"{name} ({lang}), see {shot}:\n" + "\n".join(problems)
+
+
+def test_filters_follow_the_reader_and_a_ranking_row_drills_down(
+    page: Any, app_url: str, artifacts: Path
+) -> None:
+    """The sidebar's page links keep the filters; selecting a row of the ranking opens that
+    community."""
+    page.goto(f"{app_url}/?kind=quarter&period=2025Q3&community=QTX01")
+    wait_for_app(page, charts=True)
+    page.locator('[data-testid="stSidebarNav"] a', has_text=t("page_wishes", "zh")).click()
+    wait_for_app(page, charts=True)
+    scope = page.locator('[data-testid="stMain"] h5').first.inner_text()
+    assert scope == "北苑社区 · 2025年第3季度", scope
+    assert "community=QTX01" in page.url and "period=2025Q3" in page.url, page.url
+
+    page.goto(f"{app_url}/cases?period=2025-12")
+    wait_for_app(page, charts=True)
+    ranking = page.locator('[data-testid="stDataFrame"]').first
+    ranking.scroll_into_view_if_needed()
+    box = ranking.bounding_box()
+    first_row = (box["x"] + 20, box["y"] + 35 + 18)  # the row's selection box, under the header
+    page.mouse.move(*first_row)
+    page.mouse.click(*first_row)
+    wait_for_app(page, charts=True)
+    screenshot(page, artifacts / "cases-drilled.png")
+    scope = page.locator('[data-testid="stMain"] h5').first.inner_text()
+    assert scope.startswith("嘉宝社区"), f"the first of December's ranking, not {scope!r}"
+    assert "community=QTX10" in page.url, page.url
 
 
 def test_every_page_is_driven_in_the_browser() -> None:
