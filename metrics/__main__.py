@@ -7,10 +7,12 @@ import datetime as dt
 import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from metrics import access, catalog, demo, ingest, review, templates
 from metrics.i18n import t
@@ -101,15 +103,31 @@ def _ingest(args: argparse.Namespace, store: Store) -> int:
 
 @command("template")
 def _template(args: argparse.Namespace, store: Store) -> int:
-    Path(args.out).write_bytes(templates.template(args.dataset, args.format, args.lang))
+    # A clerk's template is their own community's; others name one (default: the first
+    # in the register), and the example row carries it and one of its grids.
+    community = _scope(args, args.community).community_id or args.community
+    if community is None:
+        registered = sorted(ingest.registered_communities(store))
+        community = registered[0] if registered else templates.DEFAULT_COMMUNITY
+    data = templates.template(
+        args.dataset,
+        args.format,
+        args.lang,
+        community_id=community,
+        grid_id=templates.example_grid(store, community),
+    )
+    Path(args.out).write_bytes(data)
     return 0
 
 
 @command("history")
 def _history(args: argparse.Namespace, store: Store) -> int:
+    """One JSON object per commit, newest first; rollbacks and whole-table loads always
+    (they change every community's rows); times in the readers' zone (GOVDASH_TZ)."""
     community = _scope(args, args.community).community_id
+    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
     for entry in ingest.history(store, args.dataset, community):
-        entry["committed_at"] = entry["committed_at"].isoformat(timespec="seconds")
+        entry["committed_at"] = entry["committed_at"].astimezone(zone).isoformat("T", "seconds")
         print(json.dumps(entry, ensure_ascii=False, default=str))
     return 0
 
@@ -117,12 +135,35 @@ def _history(args: argparse.Namespace, store: Store) -> int:
 @command("rollback")
 def _rollback(args: argparse.Namespace, store: Store) -> int:
     _require(args, "admin")
+    lang = args.lang
     dataset, _, version = args.target.partition("@")
-    if not version.isdigit():
-        raise ValueError(f"expected DATASET@VERSION, e.g. cases@3, not {args.target!r}")
-    new = access.rollback(store, dataset, int(version), args.principal)
-    print(t("ingest_rolled_back", args.lang, dataset=dataset, target=version, version=new))
+    if not version.isdigit() or dataset not in DATASETS:
+        print(t("cli_rollback_target", lang, target=args.target), file=sys.stderr)
+        return 2
+    name = DATASETS[dataset].zh if lang == "zh" else DATASETS[dataset].en
+    try:
+        undone = ingest.rollback_preview(store, dataset, int(version))
+        new = access.rollback(store, dataset, int(version), args.principal)
+    except ingest.IngestError as exc:
+        print(exc.message(lang), file=sys.stderr)
+        return 2
+    print(t("ingest_rolled_back", lang, dataset=name, target=version, version=new))
+    for entry in undone:  # what the restore undid, every community's
+        print(_commit_line(entry, lang))
     return 0
+
+
+def _commit_line(entry: dict[str, Any], lang: str) -> str:
+    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
+    parts = [
+        t("history_version", lang, version=entry["version"]),
+        entry["committed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        t(f"history_action_{entry['action']}", lang),
+        str(entry.get("user") or ""),
+        str(entry.get("community_id") or t("history_all_communities", lang)),
+        str(entry.get("file_name") or ""),
+    ]
+    return "  " + " · ".join(p for p in parts if p)
 
 
 @command("refresh")
@@ -161,6 +202,7 @@ def _add_upload_commands(sub: Any) -> None:
     tp = sub.add_parser("template", help="write an upload template")
     tp.add_argument("dataset", choices=datasets)
     tp.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    tp.add_argument("--community", help="the community whose code and grid the example row carries")
     tp.add_argument("--out", required=True, help="file to write")
     tp.add_argument("--lang", choices=["zh", "en"], default="zh")
     h = sub.add_parser("history", help="commits newest first, one JSON object per line")

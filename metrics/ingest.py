@@ -14,6 +14,7 @@ seconds, and Python only loops over the rows that have problems.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -72,6 +73,22 @@ STATUS_RULES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 TRUE_WORDS = ["是", "y", "yes", "1", "true", "t", "对", "√"]
 FALSE_WORDS = ["否", "n", "no", "0", "false", "f", "不", "×"]
 EXCEL_EPOCH_OFFSET = 25569  # Excel serial of 1970-01-01 (1900 date system)
+# No ledger holds a date before 2000: an earlier one is a typo or a number taken for a
+# date ('2026' as an Excel serial is 1905-07-18), so it is refused, and only numbers from
+# 36526 (2000-01-01) on are read as Excel serial dates.
+MIN_DATE = dt.date(2000, 1, 1)
+EXCEL_MIN_SERIAL = 36526
+# The template's example row is marked in this field (its value starts with 示例 or
+# EXAMPLE) and refused on upload: unchanged, it would overwrite or invent real records.
+EXAMPLE_FIELD = {
+    "communities": "name",
+    "grids": "grid_id",
+    "cases": "case_id",
+    "wishes": "wish_id",
+    "employment": "month",
+    "property_ratings": "compound",
+}
+EXAMPLE_MARKS = ("示例", "example")
 
 _DATE_PARTS = (
     r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
@@ -105,6 +122,18 @@ class Problem:
     @property
     def en(self) -> str:
         return self.message("en")
+
+
+class IngestError(ValueError):
+    """A request that cannot be carried out (not a problem in the file), with its message
+    in either language."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(t(key, "en", **params))
+        self.problem = Problem(None, None, None, key, params)
+
+    def message(self, lang: str = "zh") -> str:
+        return self.problem.message(lang)
 
 
 @dataclass
@@ -245,9 +274,24 @@ def validate(
     checker.row_rules(rows, today)
     checker.community_rules(rows, community_id, store, period)
     checker.duplicates(rows)
+    examples = checker.example_rows()
+    if examples:  # the example row gets the one message that says what to do with it
+        result.problems = [
+            p for p in result.problems if p.row not in examples or p.key == "ingest_example_row"
+        ]
     result.problems.sort(key=lambda p: (p.row or 0, _column_order(raw, p.column)))
     report(1.0, "done")
     return result
+
+
+def registered_communities(store: Store) -> set[str]:
+    """The community codes in the community register (empty when there is none)."""
+    con = store.connect(rollups=False)
+    try:
+        ids = _arrow(con, "SELECT DISTINCT community_id FROM communities").column(0)
+    finally:
+        con.close()
+    return {str(c) for c in ids.to_pylist() if c is not None}
 
 
 def _column_order(raw: RawTable, column: str | None) -> int:
@@ -394,7 +438,19 @@ class _Checker:
                 "ingest_future_date",
                 today=self.today.isoformat(),
             )
+            self.flag(
+                pc.less(values, pa.scalar(MIN_DATE, pa.date32())),
+                f.name,
+                "ingest_date_too_early",
+                first=MIN_DATE.isoformat(),
+            )
         if f.type == "quarter":
+            self.flag(
+                pc.less(values, f"{MIN_DATE.year}Q1"),
+                f.name,
+                "ingest_date_too_early",
+                first=MIN_DATE.isoformat(),
+            )
             this_quarter = f"{self.today.year}Q{(self.today.month - 1) // 3 + 1}"
             self.flag(
                 pc.greater(values, this_quarter),
@@ -510,23 +566,26 @@ class _Checker:
     def _keys_elsewhere(self, con: Any, rows: pa.Table, community_id: str) -> None:
         """Keys that the store already holds under another community (which one is not
         said: a clerk may not learn what other communities' records are)."""
-        key = list(self.spec.key)
-        upload = rows.select(key).append_column(
-            "_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))
-        )
-        con.register("upload_keys", upload)
-        on = " AND ".join(f"u.{k} = s.{k}" for k in key)
-        statement = (
-            f"SELECT u._i FROM upload_keys u JOIN {self.spec.name} s ON {on} "
-            "WHERE s.community_id <> $community ORDER BY u._i"
-        )
-        found = _arrow(con, statement, {"community": community_id})
-        con.unregister("upload_keys")
-        if found.num_rows == 0:
+        found = keys_elsewhere(con, self.spec, rows, community_id)
+        if len(found) == 0:
             return
         mask = np.zeros(rows.num_rows, bool)
-        mask[found.column("_i").to_numpy()] = True
-        self.flag(pa.array(mask), key[0], "ingest_key_elsewhere")
+        mask[found.to_numpy()] = True
+        self.flag(pa.array(mask), self.spec.key[0], "ingest_key_elsewhere")
+
+    def example_rows(self) -> set[int]:
+        """Rows that are the template's example (marked 示例/EXAMPLE), each flagged."""
+        name = EXAMPLE_FIELD[self.spec.name]
+        if name not in self.columns or self.n == 0:
+            return set()
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(_nfkc(self.cells(name))))
+        marked = pc.starts_with(text, EXAMPLE_MARKS[0])
+        for mark in EXAMPLE_MARKS[1:]:
+            marked = pc.or_(marked, pc.starts_with(text, mark))
+        if not pc.any(marked).as_py():
+            return set()
+        self.flag(marked, name, "ingest_example_row")
+        return set(self.raw.row_numbers.filter(marked).to_pylist())
 
     def duplicates(self, rows: pa.Table) -> None:
         key = list(self.spec.key)
@@ -550,6 +609,23 @@ class _Checker:
             "ingest_duplicate_key",
             ({"first": int(first[i]), "fields": label} for i in np.flatnonzero(later)),
         )
+
+
+def keys_elsewhere(con: Any, spec: Dataset, rows: pa.Table, community_id: str) -> pa.Array:
+    """Indexes of `rows` whose key the store holds under another community."""
+    key = list(spec.key)
+    upload = rows.select(key).append_column(
+        "_i", pa.array(np.arange(rows.num_rows, dtype=np.int64))
+    )
+    con.register("upload_keys", upload)
+    on = " AND ".join(f"u.{k} = s.{k}" for k in key)
+    statement = (
+        f"SELECT u._i FROM upload_keys u JOIN {spec.name} s ON {on} "
+        "WHERE s.community_id <> $community ORDER BY u._i"
+    )
+    found = _arrow(con, statement, {"community": community_id})
+    con.unregister("upload_keys")
+    return found.column("_i").combine_chunks()
 
 
 def _nfkc(text: pa.Array) -> pa.Array:
@@ -649,7 +725,7 @@ def _parse_date(text: pa.Array) -> ParseResult:
         pc.floor(pc.cast(pc.if_else(serial, text, pa.scalar(None, pa.string())), pa.float64())),
         pa.int64(),
     )
-    in_range = pc.and_(pc.greater_equal(as_days, 61), pc.less_equal(as_days, 2958465))
+    in_range = pc.and_(pc.greater_equal(as_days, EXCEL_MIN_SERIAL), pc.less_equal(as_days, 2958465))
     serial_dates = pc.cast(
         pc.cast(
             pc.subtract(
@@ -808,7 +884,7 @@ def commit(
     ):
         kept = pool.submit(keep_upload, store, validation)
         diff = preview(store, validation, replace=replace)
-        upload_path = kept.result()
+        upload_path, new_file = kept.result()
         if diff.is_empty:
             version = store.version().of(spec.name)
             return CommitResult(spec.name, version, False, diff, upload_path)
@@ -832,38 +908,109 @@ def commit(
             if replace and validation.period
             else None
         )
-        version = store.upsert(
-            spec.name, source, community_id=validation.community_id, replace_period=span, meta=meta
-        )
+        # Validation refused keys another community held then; another community may have
+        # committed one of them since. Commits of one dataset check and write one at a time
+        # here, so of two communities sending the same new id only the first gets it.
+        with _keys_lock(store, spec):
+            taken = _keys_taken(store, spec, rows, validation.community_id)
+            if taken:
+                if new_file:
+                    upload_path.unlink(missing_ok=True)
+                raise IngestError("ingest_key_taken", count=len(taken), keys="、".join(taken[:10]))
+            version = store.upsert(
+                spec.name,
+                source,
+                community_id=validation.community_id,
+                replace_period=span,
+                meta=meta,
+            )
     return CommitResult(spec.name, version, True, diff, upload_path)
 
 
-def keep_upload(store: Store, validation: Validation) -> Path:
+def _keys_lock(store: Store, spec: Dataset) -> contextlib.AbstractContextManager[None]:
+    """Held while checking and writing keys that must be unique across communities."""
+    if "community_id" in spec.key:  # the key holds the community: nothing to collide
+        return contextlib.nullcontext()
+    return store.lock(f"ingest-{spec.name}-keys")
+
+
+def _keys_taken(store: Store, spec: Dataset, rows: pa.Table, community_id: str) -> list[str]:
+    """Keys of `rows` that the latest version holds under another community."""
+    if "community_id" in spec.key:
+        return []
+    con = store.connect(rollups=False)
+    try:
+        found = keys_elsewhere(con, spec, rows, community_id)
+    finally:
+        con.close()
+    return [str(k) for k in rows.column(spec.key[0]).take(found).to_pylist()]
+
+
+def keep_upload(store: Store, validation: Validation) -> tuple[Path, bool]:
+    """The raw file kept beside the history, and whether this call wrote it."""
     folder = store.root / "uploads" / validation.dataset
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{validation.file_sha256}.{validation.file_format}"
-    if not path.exists():
-        partial = path.with_suffix(f".{os.getpid()}.part")
-        partial.write_bytes(validation.data)
-        os.replace(partial, path)
-    return path
+    if path.exists():
+        return path, False
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(validation.data)
+    os.replace(partial, path)
+    return path, True
 
 
 def rollback(store: Store, dataset: str, version: int, *, user: str) -> int:
-    """Restore `dataset` as it was at `version`; the restore is itself a new version."""
-    meta = {"user": user, "dataset": dataset, "rolled_back_to": str(version)}
+    """Restore `dataset` as it was at `version`; the restore is itself a new version.
+
+    The whole table is restored: every community's commits after `version` are undone
+    (their version numbers are kept in the rollback's metadata, `undid_versions`).
+    """
+    if dataset not in DATASETS:
+        raise IngestError("ingest_unknown_dataset", dataset=dataset)
+    undone = [str(e["version"]) for e in rollback_preview(store, dataset, version)]
+    meta = {
+        "user": user,
+        "dataset": dataset,
+        "rolled_back_to": str(version),
+        "undid_versions": ",".join(undone),
+    }
     return store.rollback(dataset, version, meta=meta)
+
+
+def rollback_preview(store: Store, dataset: str, version: int) -> list[dict[str, Any]]:
+    """The commits, newest first and of every community, that restoring `version` undoes."""
+    entries = [_with_action(e) for e in store.history(dataset)]
+    known = {e["version"] for e in entries}
+    if version not in known or version == max(known):
+        raise IngestError("ingest_no_such_version", dataset=dataset, version=version)
+    return [e for e in entries if e["version"] > version]
 
 
 def history(
     store: Store, dataset: str | None = None, community_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Commits newest first, across datasets, optionally for one community's uploads."""
+    """Commits newest first, across datasets, each with its `action`: upload, rollback or
+    load (a whole-table write such as the demo). For one community: its uploads, and every
+    rollback and load, since those change every community's rows."""
     names = [dataset] if dataset else list(DATASETS)
-    entries = [e for name in names for e in store.history(name)]
+    entries = [_with_action(e) for name in names for e in store.history(name)]
     if community_id:
-        entries = [e for e in entries if e.get("community_id") == community_id]
+        entries = [
+            e
+            for e in entries
+            if e.get("community_id") == community_id or e["action"] in ("rollback", "load")
+        ]
     return sorted(entries, key=lambda e: e["committed_at"], reverse=True)
+
+
+def _with_action(entry: dict[str, Any]) -> dict[str, Any]:
+    if entry.get("operation") == "RESTORE" or "rolled_back_to" in entry:
+        action = "rollback"
+    elif entry.get("community_id"):
+        action = "upload"
+    else:
+        action = "load"
+    return {**entry, "action": action}
 
 
 # -- the file back, with the problems -----------------------------------------------------

@@ -1,8 +1,11 @@
 """Upload templates: the contract's headers, one example row, and notes on every column.
 
 CSV is UTF-8 with a BOM so Chinese Excel opens it cleanly; XLSX adds a notes sheet listing
-each column's format, whether it is required, its allowed values and accepted spellings.
-The example rows pass validation for 北苑社区 (QTX01) with the demo grids.
+each column's format, whether it is required, its allowed values, accepted spellings and
+the rules across columns. The template is made for one community: its code and one of its
+grids, so rows copied from the example pass. The example row itself is marked (its id,
+month or name starts with 示例 / EXAMPLE) and validation refuses it, so an unchanged
+template can never overwrite real records (ingest.EXAMPLE_FIELD).
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ import pandas as pd
 
 from metrics import export
 from metrics.i18n import t
-from metrics.schemas import DATASETS, Dataset
+from metrics.ingest import DATE_ORDER, EXAMPLE_FIELD, MIN_DATE, STATUS_RULES
+from metrics.schemas import DATASETS, SCORE_PARTS, STAR_BANDS, TOTAL_TOLERANCE, Dataset
+from metrics.store import Store
 
 TemplateFormat = Literal["csv", "xlsx"]
+DEFAULT_COMMUNITY = "QTX01"
 
+# The example row of each dataset; {community} and {grid} are the template's community and
+# one of its grids, {mark} is 示例 (EXAMPLE in English) on the field named in EXAMPLE_FIELD.
 EXAMPLES: dict[str, dict[str, object]] = {
     "communities": {
-        "community_id": "QTX01",
-        "name": "北苑社区",
+        "community_id": "{community}",
+        "name": "{mark}社区",
         "street": "裕民街道",
         "households": 5200,
         "residents": 15600,
@@ -30,16 +38,16 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "party_member_households": 20,
     },
     "grids": {
-        "grid_id": "QTX01-G01",
-        "community_id": "QTX01",
+        "grid_id": "{mark}-{community}-G01",
+        "community_id": "{community}",
         "name": "第一网格",
         "households": 420,
         "is_micro": "否",
     },
     "cases": {
-        "case_id": "AJ202510-00001",
-        "community_id": "QTX01",
-        "grid_id": "QTX01-G01",
+        "case_id": "{mark}-AJ202510-00001",
+        "community_id": "{community}",
+        "grid_id": "{grid}",
         "case_type": "矛盾纠纷",
         "category": "邻里纠纷",
         "channel": "板凳会",
@@ -50,9 +58,9 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "note": "经板凳会协商，双方达成一致",
     },
     "wishes": {
-        "wish_id": "XY202510-00001",
-        "community_id": "QTX01",
-        "grid_id": "QTX01-G01",
+        "wish_id": "{mark}-XY202510-00001",
+        "community_id": "{community}",
+        "grid_id": "{grid}",
         "beneficiary_group": "困难老人",
         "wish_category": "生活用品",
         "registered_on": "2025-10-03",
@@ -62,8 +70,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "status": "已实现",
     },
     "employment": {
-        "community_id": "QTX01",
-        "month": "2025-10",
+        "community_id": "{community}",
+        "month": "{mark}-2025-10",
         "seekers_registered": 12,
         "job_postings": 20,
         "positions_offered": 25,
@@ -72,8 +80,8 @@ EXAMPLES: dict[str, dict[str, object]] = {
     },
     "property_ratings": {
         "quarter": "2025Q3",
-        "community_id": "QTX01",
-        "compound": "春华苑1期",
+        "community_id": "{community}",
+        "compound": "{mark}小区",
         "company": "宁安物业",
         "score_party": 92,
         "score_service": 90,
@@ -91,42 +99,146 @@ def headers(spec: Dataset, lang: str = "zh") -> list[str]:
     return [f.zh if lang == "zh" else f.name for f in spec.fields]
 
 
-def example_frame(dataset: str, lang: str = "zh") -> pd.DataFrame:
+def example_grid(store: Store, community_id: str) -> str | None:
+    """One registered grid of the community (the first by code), or None."""
+    con = store.connect(rollups=False)
+    try:
+        found = con.execute(
+            "SELECT min(grid_id) FROM grids WHERE community_id = $community",
+            {"community": community_id},
+        ).fetchone()
+    except Exception:  # no grid register yet (duckdb raises CatalogException)
+        return None
+    finally:
+        con.close()
+    return str(found[0]) if found and found[0] is not None else None
+
+
+def example_row(
+    dataset: str, lang: str = "zh", community_id: str | None = None, grid_id: str | None = None
+) -> dict[str, object]:
+    """The example row for `community_id` (and `grid_id`, default <community>-G01)."""
+    community = community_id or DEFAULT_COMMUNITY
+    values = {
+        "community": community,
+        "grid": grid_id or f"{community}-G01",
+        "mark": t("template_example_mark", lang),
+    }
+    return {
+        name: value.format(**values) if isinstance(value, str) else value
+        for name, value in EXAMPLES[dataset].items()
+    }
+
+
+def example_frame(
+    dataset: str, lang: str = "zh", community_id: str | None = None, grid_id: str | None = None
+) -> pd.DataFrame:
     spec = DATASETS[dataset]
-    row = EXAMPLES[dataset]
+    row = example_row(dataset, lang, community_id, grid_id)
     return pd.DataFrame([[row[f.name] for f in spec.fields]], columns=headers(spec, lang))
 
 
-def notes_frame(dataset: str, lang: str = "zh") -> pd.DataFrame:
+def field_rules(
+    dataset: str, lang: str = "zh", community_id: str | None = None, grid_id: str | None = None
+) -> dict[str, list[str]]:
+    """The checks an upload makes on each column, beyond its format, as sentences."""
+    spec = DATASETS[dataset]
+    community = community_id or DEFAULT_COMMUNITY
+    grid = grid_id or f"{community}-G01"
+    rules: dict[str, list[str]] = {f.name: [] for f in spec.fields}
+
+    def label(name: str) -> str:
+        return spec.field(name).zh
+
+    if dataset != "communities":
+        rules["community_id"].append(t("template_rule_community", lang, community=community))
+    if spec.has_grid and dataset != "grids":
+        rules["grid_id"].append(t("template_rule_grid", lang, community=community, grid=grid))
+    if len(spec.key) == 1 and spec.key[0] != "community_id":
+        rules[spec.key[0]].append(t("template_rule_key", lang))
+    elif len(spec.key) > 1:
+        fields = "、".join(label(k) for k in spec.key)
+        rules[spec.key[-1]].append(t("template_rule_key_fields", lang, fields=fields))
+    for f in spec.fields:
+        if f.type in ("date", "month", "quarter"):
+            rules[f.name].append(t(f"template_rule_{f.type}_range", lang, first=MIN_DATE))
+    for earlier, later in DATE_ORDER.get(dataset, ()):
+        rules[later].append(t("template_rule_not_before", lang, other=label(earlier)))
+    needs: dict[str, list[str]] = {}
+    forbids: dict[str, list[str]] = {}
+    for status, (needed, forbidden) in STATUS_RULES.get(dataset, {}).items():
+        for name in needed:
+            needs.setdefault(name, []).append(status)
+        for name in forbidden:
+            forbids.setdefault(name, []).append(status)
+    for name, statuses in needs.items():
+        rules[name].append(t("template_rule_status_needs", lang, status="、".join(statuses)))
+    for name, statuses in forbids.items():
+        rules[name].append(t("template_rule_status_forbids", lang, status="、".join(statuses)))
+    if dataset == "property_ratings":
+        parts = "、".join(label(p) for p in SCORE_PARTS)
+        rules["total_score"].append(
+            t("template_rule_total", lang, parts=parts, tolerance=f"{TOTAL_TOLERANCE:g}")
+        )
+        bands = "，".join(
+            t("template_rule_band", lang, lower=f"{low:g}", stars=stars)
+            for low, stars in STAR_BANDS
+            if low > 0
+        )
+        rules["stars"].append(t("template_rule_stars", lang, bands=bands))
+    return rules
+
+
+def notes_frame(
+    dataset: str, lang: str = "zh", community_id: str | None = None, grid_id: str | None = None
+) -> pd.DataFrame:
+    """One row per column (format, required, allowed values, spellings, rules), then the
+    rules that concern the whole row."""
     spec = DATASETS[dataset]
     yes, no = t("template_yes", lang), t("template_no", lang)
-    return pd.DataFrame(
-        {
-            t("template_col_header", lang): [f.zh for f in spec.fields],
-            t("template_col_name", lang): [f.name for f in spec.fields],
-            t("template_col_type", lang): [t(f"template_type_{f.type}", lang) for f in spec.fields],
-            t("template_col_required", lang): [
-                yes if f.required and not f.nullable else no for f in spec.fields
-            ],
-            t("template_col_allowed", lang): ["、".join(f.allowed) for f in spec.fields],
-            t("template_col_aliases", lang): ["、".join(f.aliases) for f in spec.fields],
-        }
-    )
+    rules = field_rules(dataset, lang, community_id, grid_id)
+    columns = {
+        t("template_col_header", lang): [f.zh for f in spec.fields],
+        t("template_col_name", lang): [f.name for f in spec.fields],
+        t("template_col_type", lang): [t(f"template_type_{f.type}", lang) for f in spec.fields],
+        t("template_col_required", lang): [
+            yes if f.required and not f.nullable else no for f in spec.fields
+        ],
+        t("template_col_allowed", lang): ["、".join(f.allowed) for f in spec.fields],
+        t("template_col_aliases", lang): ["、".join(f.aliases) for f in spec.fields],
+        t("template_col_rules", lang): [" ".join(rules[f.name]) for f in spec.fields],
+    }
+    frame = pd.DataFrame(columns)
+    marked = spec.field(EXAMPLE_FIELD[dataset]).zh
+    whole_row = [
+        t("template_rule_example", lang, column=marked),
+        t("template_rule_apostrophe", lang),
+    ]
+    extra = pd.DataFrame({name: [""] * len(whole_row) for name in columns})
+    extra[t("template_col_header", lang)] = [t("template_rule_row", lang)] * len(whole_row)
+    extra[t("template_col_rules", lang)] = whole_row
+    return pd.concat([frame, extra], ignore_index=True)
 
 
-def template(dataset: str, fmt: TemplateFormat = "xlsx", lang: str = "zh") -> bytes:
-    """The upload template for `dataset` as CSV or XLSX bytes."""
+def template(
+    dataset: str,
+    fmt: TemplateFormat = "xlsx",
+    lang: str = "zh",
+    *,
+    community_id: str | None = None,
+    grid_id: str | None = None,
+) -> bytes:
+    """The upload template for `dataset` and `community_id` (and one of its grids)."""
     if dataset not in DATASETS:
         raise KeyError(t("ingest_unknown_dataset", "en", dataset=dataset))
-    example = example_frame(dataset, lang)
+    example = example_frame(dataset, lang, community_id, grid_id)
     if fmt == "csv":
         return export.to_csv_bytes(example)
     if fmt == "xlsx":
         spec = DATASETS[dataset]
         sheet = spec.zh if lang == "zh" else spec.en
-        return export.to_xlsx_bytes(
-            {sheet: example, t("template_notes_sheet", lang): notes_frame(dataset, lang)}
-        )
+        notes = notes_frame(dataset, lang, community_id, grid_id)
+        return export.to_xlsx_bytes({sheet: example, t("template_notes_sheet", lang): notes})
     raise ValueError(f"unknown template format {fmt!r} (csv or xlsx)")
 
 

@@ -66,8 +66,10 @@ def _choose() -> tuple[str, str, Period | None]:
     return dataset, community, period
 
 
-def _templates(dataset: str) -> None:
+def _templates(dataset: str, community: str) -> None:
+    """The template for the chosen community: its code and one of its grids."""
     lang = _ui.lang()
+    grid = templates.example_grid(_ui.get_store(), community)
     st.markdown(f"**{tr('upload_step_template')}**")
     c1, c2, _ = st.columns([1, 1, 3])
     for col, fmt, mime in (
@@ -76,10 +78,16 @@ def _templates(dataset: str) -> None:
     ):
         col.download_button(
             tr(f"upload_template_{fmt}"),
-            data=templates.template(dataset, fmt, lang),  # type: ignore[arg-type]
+            data=templates.template(
+                dataset,
+                fmt,  # type: ignore[arg-type]
+                lang,
+                community_id=community,
+                grid_id=grid,
+            ),
             file_name=templates.template_filename(dataset, fmt, lang),  # type: ignore[arg-type]
             mime=mime,
-            key=f"template_{fmt}_{dataset}",
+            key=f"template_{fmt}_{dataset}_{community}",
             on_click="ignore",
         )
 
@@ -155,7 +163,11 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
         )
     if st.button(tr("upload_commit"), type="primary", disabled=not confirmed, key="upload_go"):
         me = _ui.who()
-        result = access.commit_upload(_ui.get_store(), validation, me, replace=replace)
+        try:
+            result = access.commit_upload(_ui.get_store(), validation, me, replace=replace)
+        except ingest.IngestError as refused:  # e.g. an id another community just took
+            st.error(refused.message(lang))
+            return
         _ui.log.info(
             "upload committed: %s %s v%s by %s",
             result.dataset,
@@ -175,47 +187,93 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
         st.rerun()
 
 
+_HISTORY_COLUMNS = {
+    "action": "history_action",
+    "version": "upload_version",
+    "committed_at": "upload_time",
+    "user": "upload_user",
+    "community_id": "community",
+    "file_name": "upload_file_name",
+    "period": "upload_period",
+    "rows_new": "upload_new",
+    "rows_changed": "upload_changed",
+    "rows_deleted": "upload_deleted",
+    "rolled_back_to": "history_restored_to",
+    "file_sha256": "col_sha256",
+}
+
+
+def _history_frame(entries: list[dict[str, object]]) -> pd.DataFrame:
+    """Commits as the reader sees them: local time, the action in words, every community
+    named for rollbacks and whole-table loads (they change every community's rows)."""
+    frame = pd.DataFrame(entries)
+    frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
+    frame["action"] = [tr(f"history_action_{a}") for a in frame["action"]]
+    if "community_id" not in frame:
+        frame["community_id"] = None
+    frame["community_id"] = [
+        c if isinstance(c, str) and c else tr("history_all_communities")
+        for c in frame["community_id"]
+    ]
+    return _ui.labelled(frame, _HISTORY_COLUMNS)
+
+
 def _history(dataset: str, community: str) -> None:
     st.subheader(tr("upload_history"))
     entries = ingest.history(_ui.get_store(), dataset, community)
     if not entries:
         st.info(tr("upload_no_history"))
         return
-    frame = pd.DataFrame(entries)
-    frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
-    headers = {
-        "version": "upload_version",
-        "committed_at": "upload_time",
-        "user": "upload_user",
-        "file_name": "upload_file_name",
-        "period": "upload_period",
-        "rows_new": "upload_new",
-        "rows_changed": "upload_changed",
-        "rows_deleted": "upload_deleted",
-        "file_sha256": "col_sha256",
-    }
-    shown = _ui.labelled(frame, headers)
-    st.dataframe(shown, hide_index=True, placeholder="—", key="upload_history_table")
+    st.dataframe(
+        _history_frame(entries), hide_index=True, placeholder="—", key="upload_history_table"
+    )
     _rollback(dataset)
 
 
 def _rollback(dataset: str) -> None:
-    """Undo commits by restoring the whole ledger (every community) to an earlier version."""
+    """Undo commits by restoring the whole ledger (every community) to an earlier version,
+    after showing which commits, of which communities, that undoes."""
     if not _ui.who().can("admin"):
         return
-    versions = [int(e["version"]) for e in _ui.get_store().history(dataset)]
-    earlier = [v for v in versions if v < max(versions, default=0)]
+    lang = _ui.lang()
+    entries = ingest.history(_ui.get_store(), dataset)
+    latest = max((int(e["version"]) for e in entries), default=0)
+    earlier = {int(e["version"]): e for e in entries if int(e["version"]) < latest}
     if not earlier:
         return
+
+    def describe(version: int) -> str:
+        e = earlier[version]
+        parts = [
+            tr("history_version", version=version),
+            _ui.local_time(e["committed_at"]),
+            tr(f"history_action_{e['action']}"),
+            str(e.get("user") or ""),
+            str(e.get("community_id") or tr("history_all_communities")),
+            str(e.get("file_name") or ""),
+        ]
+        return " · ".join(p for p in parts if p)
+
+    name = DATASETS[dataset].zh if lang == "zh" else DATASETS[dataset].en
     with st.expander(tr("upload_rollback")):
-        target = st.selectbox(tr("upload_rollback_to"), earlier, key=f"rollback_target_{dataset}")
+        target = st.selectbox(
+            tr("upload_rollback_to"),
+            list(earlier),
+            format_func=describe,
+            key=f"rollback_target_{dataset}",
+        )
+        undone = ingest.rollback_preview(_ui.get_store(), dataset, int(target))
+        st.warning(tr("upload_rollback_undoes", count=len(undone), version=target, dataset=name))
+        st.dataframe(
+            _history_frame(undone), hide_index=True, placeholder="—", key="rollback_undone"
+        )
         sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
         if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
             me = _ui.who()
             version = access.rollback(_ui.get_store(), dataset, int(target), me)
             _ui.log.info("rollback of %s to v%s by %s", dataset, target, me.user)
             st.session_state["upload_done"] = tr(
-                "ingest_rolled_back", dataset=dataset, target=target, version=version
+                "ingest_rolled_back", dataset=name, target=target, version=version
             )
             st.rerun()
 
@@ -227,7 +285,7 @@ def page() -> None:
     if done:
         st.success(done)
     dataset, community, period = _choose()
-    _templates(dataset)
+    _templates(dataset, community)
     st.markdown(f"**{tr('upload_step_file')}**")
     limit_mb = max_upload_bytes() / 1024 / 1024
     uploaded = st.file_uploader(

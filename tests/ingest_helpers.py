@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from metrics.schemas import DATASETS
 from metrics.store import Store
-from metrics.templates import EXAMPLES
+from metrics.templates import example_row
 
 TODAY = dt.date(2025, 12, 1)
 CASE_HEADERS = [f.zh for f in DATASETS["cases"].fields]
@@ -26,7 +26,7 @@ def case_row(
     case_id: str, community: str = "QTX01", grid: str = "QTX01-G01", **kw: str
 ) -> list[str]:
     """The template's example case as a row with another id; keywords override cells."""
-    row = {k: str(v) for k, v in EXAMPLES["cases"].items()}
+    row = {k: str(v) for k, v in example_row("cases", "zh", community, grid).items()}
     row.update(case_id=case_id, community_id=community, grid_id=grid, note="")
     row.update(kw)
     return [row[f.name] for f in DATASETS["cases"].fields]

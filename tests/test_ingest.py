@@ -180,6 +180,33 @@ def test_date_and_bool_spellings(store: Store) -> None:
     assert v.rows.column("is_supervised").to_pylist() == [True] * 4 + [False] * 4
 
 
+def test_implausible_dates_are_refused(store: Store) -> None:
+    rows = [
+        case_row("E1", reported_on="2026"),  # a year, not Excel's 1905-07-18
+        case_row("E2", reported_on="1102"),  # not 1903-01-06
+        case_row("E3", reported_on="1900-01-01"),
+        case_row("E4", reported_on="0001-01-01"),
+        case_row("E5", reported_on="36525", resolved_on=""),  # the serial of 1999-12-31
+        case_row("E6", reported_on="36526", resolved_on="2000-01-02"),  # 2000-01-01: fine
+    ]
+    v = check(store, csv_bytes(rows))
+    assert where(v) == [
+        (2, "受理日期", "ingest_bad_date"),
+        (3, "受理日期", "ingest_bad_date"),
+        (4, "受理日期", "ingest_date_too_early"),
+        (5, "受理日期", "ingest_date_too_early"),
+        (6, "受理日期", "ingest_bad_date"),
+        (6, "办结日期", "ingest_status_needs"),
+    ]
+    assert v.problems[2].zh == "日期早于 2000-01-01，请检查是否填错。"
+    assert v.rows is not None and v.rows.column("reported_on")[5].as_py() == dt.date(2000, 1, 1)
+    emp = [f.zh for f in DATASETS["employment"].fields]
+    early = [["QTX01", "1999-12", "1", "2", "3", "0", "1"]]
+    assert where(check(store, csv_bytes(early, headers=emp), dataset="employment")) == [
+        (2, "月份", "ingest_date_too_early")
+    ]
+
+
 def test_months_and_quarters(store: Store) -> None:
     emp = [f.zh for f in DATASETS["employment"].fields]
     months = ["2025-10", "2025年9月", "202508", "2025/07", "2025-06-01", "２０２５－０５"]
@@ -509,12 +536,57 @@ def test_replace_period_deletes_what_the_file_no_longer_has(store: Store) -> Non
     assert store.history("cases")[0]["rows_deleted"] == str(len(september) - 1)
 
 
+def test_a_key_taken_after_validation_is_refused_at_commit(store: Store) -> None:
+    # Two clerks check files carrying the same new id; both pass (nobody holds it yet).
+    mine = check(store, csv_bytes([case_row("RACE-1", note="A")]))
+    theirs = check(
+        store, csv_bytes([case_row("RACE-1", "QTX02", "QTX02-G01", note="B")]), community="QTX02"
+    )
+    assert mine.ok and theirs.ok
+    ingest.commit(store, mine, user="A")
+    state = snapshot(store.root)
+    with pytest.raises(ingest.IngestError) as refused:
+        ingest.commit(store, theirs, user="B")
+    assert refused.value.message("zh").startswith("未提交：文件中有 1 个编号（RACE-1）")
+    assert snapshot(store.root) == state  # nothing written, not even the kept raw file
+    rows = store.connect().execute("SELECT community_id FROM cases WHERE case_id = 'RACE-1'")
+    assert rows.fetchall() == [("QTX01",)]
+
+
 def test_rejected_upload_changes_nothing(store: Store) -> None:
     state = snapshot(store.root)
     v = check(store, csv_bytes([case_row("N1", channel="微信群")]))
     with pytest.raises(ValueError):
         ingest.commit(store, v, user="pytest")
     assert snapshot(store.root) == state
+
+
+def test_history_shows_rollbacks_to_every_community(store: Store) -> None:
+    def commit(community: str, grid: str, case_id: str) -> int:
+        v = check(store, csv_bytes([case_row(case_id, community, grid)]), community=community)
+        assert v.ok, v.problems
+        return ingest.commit(store, v, user=f"clerk-{community}").version
+
+    first = commit("QTX01", "QTX01-G01", "H1")
+    second = commit("QTX02", "QTX02-G01", "H2")
+    undone = ingest.rollback_preview(store, "cases", first - 1)
+    assert [(e["version"], e["community_id"]) for e in undone] == [
+        (second, "QTX02"),
+        (first, "QTX01"),
+    ]
+    restored = ingest.rollback(store, "cases", first - 1, user="admin")
+    # QTX01's history: the rollback (which undid its upload) is the newest entry.
+    mine = ingest.history(store, "cases", "QTX01")
+    assert [(e["version"], e["action"]) for e in mine] == [
+        (restored, "rollback"),
+        (first, "upload"),
+        (0, "load"),  # the fixture's whole-table write
+    ]
+    assert mine[0]["rolled_back_to"] == str(first - 1)
+    assert mine[0]["undid_versions"] == f"{second},{first}"
+    with pytest.raises(ingest.IngestError) as latest:
+        ingest.rollback_preview(store, "cases", restored)
+    assert "没有可以恢复的第" in latest.value.message("zh")
 
 
 # -- corpora ---------------------------------------------------------------------------------
@@ -573,27 +645,77 @@ def test_100k_rows(store: Store) -> None:
 
 
 # -- templates ---------------------------------------------------------------------------------
+def _template_text(dataset: str, community: str, grid: str | None) -> str:
+    data = templates.template(dataset, "csv", "zh", community_id=community, grid_id=grid)
+    assert data.startswith(codecs.BOM_UTF8)
+    return data.decode("utf-8-sig")
+
+
 @pytest.mark.parametrize("dataset", list(DATASETS))
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_templates_validate_as_they_are(store: Store, dataset: str, fmt: str) -> None:
-    data = templates.template(dataset, fmt, "zh")
-    v = check(store, data, f"t.{fmt}", dataset=dataset)
-    assert v.ok, v.problems
-    assert v.row_count == 1 and v.unknown_columns == []
-    if fmt == "csv":
-        assert data.startswith(codecs.BOM_UTF8)
-        assert data.decode("utf-8-sig").splitlines()[0] == ",".join(
-            f.zh for f in DATASETS[dataset].fields
-        )
-    else:
+def test_an_unchanged_template_is_refused_and_writes_nothing(
+    store: Store, dataset: str, fmt: str
+) -> None:
+    # Unchanged, the example row would overwrite the community's real records (a QTX02
+    # employment month, a rating) or invent a case: it is refused with one message.
+    data = templates.template(dataset, fmt, "zh", community_id="QTX02", grid_id="QTX02-G01")
+    state = snapshot(store.root)
+    v = check(store, data, f"t.{fmt}", dataset=dataset, community="QTX02")
+    marked = DATASETS[dataset].field(ingest.EXAMPLE_FIELD[dataset]).zh
+    assert where(v) == [(2, marked, "ingest_example_row")]
+    assert "请删除示例行" in v.problems[0].zh and "example row" in v.problems[0].en
+    with pytest.raises(ValueError):
+        ingest.commit(store, v, user="pytest")
+    assert snapshot(store.root) == state
+    if fmt == "xlsx":
         sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=str, engine="calamine")
         assert list(sheets) == [DATASETS[dataset].zh, "填写说明"]
-        assert sheets["填写说明"]["列名"].tolist() == [f.zh for f in DATASETS[dataset].fields]
+        fields = [f.zh for f in DATASETS[dataset].fields]
+        assert sheets["填写说明"]["列名"].tolist() == [*fields, "整行", "整行"]
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_template_rows_are_the_chosen_communitys(store: Store, dataset: str) -> None:
+    text = _template_text(dataset, "QTX02", "QTX02-G02")
+    assert "QTX01" not in text
+    # The clerk replaces the example's marked id (or month, or name) with a real one.
+    filled = text.replace("示例-", "").replace("示例", "")
+    v = check(store, filled.encode("utf-8-sig"), dataset=dataset, community="QTX02")
+    assert v.ok, v.problems
+    assert v.rows is not None and v.rows.column("community_id").to_pylist() == ["QTX02"]
+    if DATASETS[dataset].has_grid and dataset != "grids":
+        assert v.rows.column("grid_id").to_pylist() == ["QTX02-G02"]
+
+
+def test_a_copied_example_row_with_a_new_id_is_data(store: Store) -> None:
+    rows = [case_row("AJ1", "QTX02", "QTX02-G01"), case_row("示例-AJ2", "QTX02", "QTX02-G01")]
+    v = check(store, csv_bytes(rows), community="QTX02")
+    assert where(v) == [(3, "编号", "ingest_example_row")]
+    english = csv_bytes([case_row("example-1", "QTX02", "QTX02-G01")])
+    assert where(check(store, english, community="QTX02")) == [(2, "编号", "ingest_example_row")]
+
+
+def test_the_notes_sheet_lists_the_rules_across_columns(store: Store) -> None:
+    notes = templates.notes_frame("cases", "zh", "QTX02", "QTX02-G02").set_index("列名")
+    rules = notes["校验规则"]
+    assert "状态为 已化解、未化解 时必须填写" in rules["办结日期"]
+    assert "不能早于“受理日期”" in rules["办结日期"]
+    assert "QTX02-G02" in rules["网格编码"] and "QTX02" in rules["社区编码"]
+    assert "2000-01-01" in rules["受理日期"]
+    assert "示例" in notes.loc["整行", "校验规则"].iloc[0]
+    prop = templates.notes_frame("property_ratings", "en").set_index("Column")["Rules"]
+    assert "mean of the five part scores" in prop["综合得分"]
+    assert "≥90: 5 stars" in prop["星级"]
+    assert templates.example_grid(store, "QTX02") == "QTX02-G01"
+    assert templates.example_grid(store, "QTX99") is None
 
 
 # -- the command line -------------------------------------------------------------------------
 def test_cli_ingest_history_rollback(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = ["--data-dir", str(store.root)]
     bad = tmp_path / "bad.csv"
@@ -636,11 +758,28 @@ def test_cli_ingest_history_rollback(
     assert main([*root, "history", "--dataset", "cases", "--community", "QTX01"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert lines[0]["user"] == "clerk" and lines[0]["file_name"] == "good.csv"
+    assert lines[0]["action"] == "upload" and lines[0]["committed_at"].endswith("+08:00")
     assert main([*root, "rollback", f"cases@{before}"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"“矛盾纠纷与诉求台账”已回滚到第 {before} 版")
+    assert f"第 {before + 1} 版" in out and "clerk · QTX01 · good.csv" in out
     assert store.version().of("cases") == before + 2
     assert notes(store, "N1") == []
-    assert main([*root, "rollback", "cases"]) == 2
+    monkeypatch.setenv("GOVDASH_TZ", "UTC")
+    assert main([*root, "history", "--dataset", "cases", "--community", "QTX01"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (lines[0]["action"], lines[0]["rolled_back_to"]) == ("rollback", str(before))
+    assert lines[0]["committed_at"].endswith("+00:00")
+    for target in ("cases", "nothing@1", f"cases@{before + 2}"):
+        assert main([*root, "rollback", target]) == 2
+        assert "Traceback" not in capsys.readouterr().err
 
-    out = tmp_path / "t.xlsx"
-    assert main([*root, "template", "wishes", "--format", "xlsx", "--out", str(out)]) == 0
-    assert check(store, out.read_bytes(), "t.xlsx", dataset="wishes").ok
+    out = tmp_path / "t.csv"
+    command = [*root, "template", "wishes", "--format", "csv", "--out", str(out)]
+    assert main([*command, "--community", "QTX02"]) == 0
+    row = out.read_bytes().decode("utf-8-sig").splitlines()[1].split(",")
+    assert row[:3] == ["示例-XY202510-00001", "QTX02", "QTX02-G01"]
+    v = check(store, out.read_bytes(), "t.csv", dataset="wishes", community="QTX02")
+    assert where(v) == [(2, "编号", "ingest_example_row")]
+    assert main(command) == 0  # the first registered community by default
+    assert out.read_bytes().decode("utf-8-sig").splitlines()[1].split(",")[1] == "QTX01"
