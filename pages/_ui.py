@@ -1334,3 +1334,19 @@ def local_time(moment: Any) -> str:
     """A stored UTC timestamp as the readers' wall-clock time (GOVDASH_TZ, default Beijing)."""
     zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
     return str(pd.Timestamp(moment).tz_convert(zone).strftime("%Y-%m-%d %H:%M"))
+
+
+def hide_table_download() -> None:
+    """Hide the "Download as CSV" button in every table's toolbar, on every page.
+
+    Streamlit writes that CSV as the cells are, so a cell such as =HYPERLINK(...) or
+    @SUM(...) would run as a formula in Excel; our own download buttons (metrics.export)
+    neutralise such cells and stay. Call once per script run, from app.py. The rule is
+    constant CSS keyed to Streamlit's toolbar button label (search and fullscreen stay).
+    """
+    st.html(
+        "<style>"
+        '[data-testid="stElementToolbarButton"]:has(button[aria-label^="Download as CSV"])'
+        "{display: none !important;}"
+        "</style>"
+    )
