@@ -513,3 +513,11 @@ def test_trend_title_names_the_grid(data_dir: Path) -> None:
 def test_example_mark_is_translated_for_english_readers(data_dir: Path) -> None:
     ranking = run_page("overview", "en", period="2025-09").dataframe[0].value
     assert "东湖社区 (example)" in list(ranking["Community"])
+
+
+def test_english_card_tooltips_use_english_brackets(data_dir: Path) -> None:
+    # Resolution rate: September 60.0% against August 100.0% and no September 2024 cases.
+    at = run_page("overview", "en", period="2025-09")
+    tip = next(m.proto.help for m in at.metric if m.label == "Resolution rate")
+    assert "vs previous: −40.0 pp (100.0%)" in tip and "vs last year: — (—)" in tip
+    assert "（" not in tip and "）" not in tip
