@@ -825,9 +825,10 @@ def ranked(f: Filters, sort_by: str, ties: Sequence[str], names: Sequence[str] =
     )
 
 
-def ranking_chart(name: str, f: Filters, ties: Sequence[str] = ()) -> None:
-    """The ranking at a glance: one bar per community (or grid), best first."""
-    r = ranked(f, name, ties)
+def ranking_chart(name: str, f: Filters, ties: Sequence[str] = (), r: Ranked | None = None) -> None:
+    """The ranking at a glance: one bar per community (or grid), best first (`r`, when the
+    page has ranked them already)."""
+    r = r or ranked(f, name, ties)
     values = r.values[name]
     units = r.names
     m = catalog.metric(name)
@@ -877,12 +878,13 @@ def ranking(
     key: str,
     ties: Sequence[str] = (),
     with_grid: bool = True,
-) -> pd.DataFrame:
+    r: Ranked | None = None,
+) -> None:
     """Communities (or the community's grids) ranked by `sort_by` and its tie-breaks, with
     the rank change against the period compared with; other metrics as columns, each cell
     with its target status (✅ ⚠️ ❌) where the metric has a target. Selecting a row drills
-    into that community (or grid). Returns the table as downloaded."""
-    r = ranked(f, sort_by, ties, names)
+    into that community (or grid)."""
+    r = r or ranked(f, sort_by, ties, names)
     language = lang()
     unit_column = tr("grid" if r.by == "grid" else "community")
     ids = r.values.index.tolist()
@@ -897,7 +899,6 @@ def ranking(
         },
         index=r.values.index,
     )
-    download = table.copy()
     tg = current_targets()
     config: dict[str, Any] = {}
     shared = {int(v) for v in r.rank[r.shared]}  # ranks held by more than one unit: "3="
@@ -911,17 +912,6 @@ def ranking(
         table[label] = values * (100 if m.format == "pct" else 1)
         config[label] = st.column_config.NumberColumn(label, help=m.text("description", language))
         formats[label] = _cell_format(name, values, tg)
-        decimals = DOWNLOAD_DECIMALS.get(m.format)
-        if m.format == "pct":
-            download[tr("pct_column", label=label)] = (values * 100).round(decimals)
-        elif decimals is None:
-            download[label] = values.round().astype("Int64")
-        else:
-            download[label] = values.round(decimals)
-        if tg.get(name) is not None:
-            download[tr("status_column", label=label)] = [
-                targets.cue(targets.status(name, v, tg), language) for v in values.tolist()
-            ]
     st.markdown(
         f"**{tr('ranking_title', metric=metric_label(sort_by), period=f.period.label(language))}**"
     )
@@ -946,8 +936,37 @@ def ranking(
         selection_mode="single-row",
     )
     st.caption(ranking_rule(sort_by, ties, r.by, r.previous, drill=drill))
-    download_buttons(download, f"{key}-ranking-{f.period.code}", key=f"rank_{key}")
-    return download
+    columns = table.columns[:3]  # rank, rank change, name; the figures as the download has them
+    download_buttons(
+        lambda: ranking_download(table[columns], r, names, tg),
+        f"{key}-ranking-{f.period.code}",
+        key=f"rank_{key}",
+    )
+
+
+def ranking_download(
+    head: pd.DataFrame, r: Ranked, names: Sequence[str], tg: targets.Targets
+) -> pd.DataFrame:
+    """The ranking as a file: each figure rounded as the catalog formats it, counts as whole
+    numbers, a share in percent under a "（%）" header, and a status column per target."""
+    language = lang()
+    out = head.copy()
+    for name in names:
+        label = metric_label(name)
+        m = catalog.metric(name)
+        values = r.values[name]
+        decimals = DOWNLOAD_DECIMALS.get(m.format)
+        if m.format == "pct":
+            out[tr("pct_column", label=label)] = (values * 100).round(decimals)
+        elif decimals is None:
+            out[label] = values.round().astype("Int64")
+        else:
+            out[label] = values.round(decimals)
+        if tg.get(name) is not None:
+            out[tr("status_column", label=label)] = [
+                targets.cue(targets.status(name, v, tg), language) for v in values.tolist()
+            ]
+    return out
 
 
 def _cell_format(name: str, values: pd.Series, tg: targets.Targets) -> Callable[[Any], str]:
@@ -1181,12 +1200,19 @@ def localise_columns(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return frame.rename(columns={fld.name: fld.label(lang()) for fld in spec.fields})
 
 
-def download_buttons(frame: pd.DataFrame, stem: str, *, key: str) -> None:
-    """CSV and Excel of a table; the files are made when a button is pressed, not per rerun."""
+def download_buttons(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], stem: str, *, key: str
+) -> None:
+    """CSV and Excel of a table (or of what `frame()` makes, when only a press needs it);
+    the files are made when a button is pressed, not per rerun."""
+
+    def table() -> pd.DataFrame:
+        return frame() if callable(frame) else frame
+
     row = st.container(horizontal=True)
     row.download_button(
         tr("download_csv"),
-        data=lambda: to_csv_bytes(frame),
+        data=lambda: to_csv_bytes(table()),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key=f"csv_{key}",
@@ -1194,7 +1220,7 @@ def download_buttons(frame: pd.DataFrame, stem: str, *, key: str) -> None:
     )
     row.download_button(
         tr("download_xlsx"),
-        data=lambda: to_xlsx_bytes({stem[:31]: frame}),
+        data=lambda: to_xlsx_bytes({stem[:31]: table()}),
         file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"xlsx_{key}",
@@ -1307,8 +1333,9 @@ def render(spec: PageSpec) -> None:
                 spec.chart(f)
             else:
                 trend_chart(spec.trend, f, kind=spec.trend_kind)
+        ranks = ranked(f, spec.rank_by, spec.rank_ties, spec.ranking)  # for chart and table
         with charts.container(key="chart_ranking"):
-            ranking_chart(spec.rank_by, f, spec.rank_ties)
+            ranking_chart(spec.rank_by, f, spec.rank_ties, ranks)
         ranking(
             spec.ranking,
             f,
@@ -1316,6 +1343,7 @@ def render(spec: PageSpec) -> None:
             key=spec.title_key,
             ties=spec.rank_ties,
             with_grid=spec.with_grid,
+            r=ranks,
         )
         for note in spec.notes:
             st.caption(tr(note))

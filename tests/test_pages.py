@@ -18,6 +18,7 @@ import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -453,12 +454,12 @@ def test_ranking_download_is_rounded_and_typed(
 ) -> None:
     from pages import _ui
 
-    saved: dict[str, pd.DataFrame] = {}
+    saved: dict[str, Any] = {}
     monkeypatch.setattr(
         _ui, "download_buttons", lambda frame, stem, key: saved.update({stem: frame})
     )
     run_page("overview", period="2025-09")
-    table = saved["page_overview-ranking-2025-09"].set_index("社区")
+    table = saved["page_overview-ranking-2025-09"]().set_index("社区")  # made on a press
     # Workers per 10,000 residents: 6 of 3,000 → 20.0; 3 of 2,000 → 15.0; 3 of 1,000 → 30.0.
     assert table["每万人社区工作者"].tolist() == [15.0, 20.0, 30.0]
     assert table.loc["北苑社区", "化解率（%）"] == 33.3, "a share in percent, one decimal"
