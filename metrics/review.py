@@ -27,9 +27,9 @@ import pandas as pd
 
 from metrics import catalog, targets
 from metrics.catalog import metric
-from metrics.i18n import delta, fmt_delta, fmt_number, t
+from metrics.i18n import delta, fmt_delta, fmt_number, name_label, t
 from metrics.periods import Period, add_months
-from metrics.queries import communities
+from metrics.queries import communities, compared_periods
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
 from metrics.targets import Status, Targets
@@ -176,7 +176,11 @@ def review(
     con = store.connect(data_version)
     try:
         units = communities(con)
-        names = dict(zip(units["community_id"], units["name"], strict=True))
+        # Names as the reader sees them (the demo's （示例） mark in their language).
+        names = {
+            c: name_label(n, lang)
+            for c, n in zip(units["community_id"], units["name"], strict=True)
+        }
         subs = submissions(store, period, data_version, tg, names, lang, as_of=as_of)
         before = submissions(store, period.previous(), data_version, tg, names, lang, as_of=as_of)
         head = headline(con, period, tg, lang)
@@ -216,8 +220,16 @@ def headline(
     mean stars in stars, for anything else the relative change (0.2 = +20%); i18n.fmt_delta
     says them ("下降13.0个百分点" reads right, "下降13.5%" of a rate does not)."""
     now = catalog.totals(con, HEADLINE, period)
-    before = catalog.totals(con, HEADLINE, period.previous())
-    year_ago = catalog.totals(con, HEADLINE, period.year_ago())
+    # Each metric against its own earlier periods: a month of quarterly property ratings is
+    # compared with the quarter before, not with the same quarter's ratings.
+    compared = {n: compared_periods(metric(n).dataset, period) for n in HEADLINE}
+    wanted: dict[Period, list[str]] = {}
+    for name, pair in compared.items():
+        for earlier in pair:
+            wanted.setdefault(earlier, []).append(name)
+    values = {earlier: catalog.totals(con, names, earlier) for earlier, names in wanted.items()}
+    before = {n: values[mom][n] for n, (mom, _) in compared.items()}
+    year_ago = {n: values[yoy][n] for n, (_, yoy) in compared.items()}
     rows = []
     for name in HEADLINE:
         m, target = metric(name), tg.get(name)

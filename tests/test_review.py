@@ -246,6 +246,23 @@ def test_headline_with_mom_and_yoy(tiny: Store) -> None:
     assert head.loc["mean_stars", "status"] == "amber"
 
 
+def test_a_month_of_quarterly_ratings_is_compared_with_the_quarter_before(tiny: Store) -> None:
+    upload(
+        tiny,
+        "property_ratings",
+        "2025Q3,A01,春华苑,宁安物业,80,80,80,80,80,80.0,4,无\n",
+        "A01",
+        "2025Q3",
+    )
+    head = review(tiny, Period.parse("2025-11")).headline.set_index("metric")
+    # November's ratings are 2025Q4's (5★ and 2★ = 3.5). October is the same quarter, so
+    # 环比 compares with 2025Q3 (one rating, 4★): −0.5 stars, not ±0.
+    assert head.loc["mean_stars", ["value", "previous"]].tolist() == [3.5, 4.0]
+    assert head.loc["mean_stars", "mom"] == pytest.approx(-0.5)
+    # Disputes still compare month with month: November has none, October four.
+    assert head.loc["disputes_handled", "previous"] == 4
+
+
 def test_narrative_exact(tiny: Store) -> None:
     assert review(tiny, OCTOBER).narrative == [
         "2025年10月全市受理矛盾纠纷4起，环比上升300.0%，同比上升100.0%；"
