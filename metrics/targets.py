@@ -129,6 +129,18 @@ class Targets:
         }
 
 
+class TargetsError(ValueError):
+    """A bound or weight an administrator can get wrong, said in the reader's language."""
+
+    def __init__(self, key: str, metric_name: str, **params: Any) -> None:
+        self.key, self.metric_name, self.params = key, metric_name, params
+        super().__init__(f"targets: {metric_name}: {self.message('en')}")
+
+    def message(self, lang: str = "zh") -> str:
+        label = metric(self.metric_name).text("label", lang)
+        return t(self.key, lang, metric=label, **self.params)
+
+
 def from_document(doc: Mapping[str, Any], version: int | None = None) -> Targets:
     """Targets from the YAML/JSON form; ValueError naming the first thing that is wrong."""
     known = catalog()
@@ -143,13 +155,11 @@ def from_document(doc: Mapping[str, Any], version: int | None = None) -> Targets
         if known[name].format == "pct":  # a share: 0.95 is 95 %; 95 would be 9500 %
             bad_rate = [b for b in (*green, *amber) if b is not None and not 0 <= b <= 1]
             if bad_rate:
-                raise ValueError(
-                    f"targets: {name}: a rate is between 0 and 1 (0.95 = 95%), not {bad_rate[0]:g}"
-                )
+                raise TargetsError("targets_err_rate", name, value=f"{bad_rate[0] * 100:g}%")
         weight = {str(k): float(v) for k, v in (entry.get("weight") or {}).items()}
         bad = [k for k, v in weight.items() if k not in ASSESSMENTS or v < 0 or math.isnan(v)]
         if bad:
-            raise ValueError(f"targets: {name}: bad weight {bad[0]!r}")
+            raise TargetsError("targets_err_weight", name, value=bad[0])
         parsed[name] = Target(name, direction, green, amber, weight)
     points = {k: float(v) for k, v in (doc.get("points") or {}).items()}
     if set(points) != set(STATUSES) or not (
@@ -171,7 +181,7 @@ def _number(name: str, value: Any) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"targets: {name}: {value!r} is not a number") from None
     if math.isnan(out):
-        raise ValueError(f"targets: {name}: a bound is empty")
+        raise TargetsError("targets_err_empty", name)
     return out
 
 
@@ -183,19 +193,15 @@ def _bounds(name: str, direction: str, green: Any, amber: Any) -> tuple[Bounds, 
             raise ValueError(f"targets: {name}: a range needs [low, high] for green and amber")
         g0, g1, a0, a1 = (_number(name, v) for v in (*green, *amber))
         if not a0 <= g0 <= g1 <= a1:
-            raise ValueError(
-                f"targets: {name}: need amber low <= green low <= green high <= amber high"
-            )
+            raise TargetsError("targets_err_range", name)
         return (g0, g1), (a0, a1)
     g, a = _number(name, green), _number(name, amber)
     if direction == "up":
         if a > g:
-            raise ValueError(
-                f"targets: {name}: amber must not be above green when higher is better"
-            )
+            raise TargetsError("targets_err_up", name)
         return (g, None), (a, None)
     if a < g:
-        raise ValueError(f"targets: {name}: amber must not be below green when lower is better")
+        raise TargetsError("targets_err_down", name)
     return (None, g), (None, a)
 
 
@@ -335,32 +341,48 @@ FRAME_COLUMNS = [
     "green_high",
     "amber_low",
     "amber_high",
+    "unit",
     *(f"weight_{k}" for k in ASSESSMENTS),
 ]
+BOUND_COLUMNS = ["green_low", "green_high", "amber_low", "amber_high"]
 
 
 def to_frame(targets: Targets, lang: str = "zh") -> pd.DataFrame:
-    """One row per metric, bounds and weights as plain columns (for st.data_editor)."""
-    rows = [
-        {
-            "metric": name,
-            "label": metric(name).text("label", lang),
-            "direction": tg.direction,
-            "green_low": tg.green[0],
-            "green_high": tg.green[1],
-            "amber_low": tg.amber[0],
-            "amber_high": tg.amber[1],
-            **{f"weight_{k}": float(tg.weight.get(k, 0.0)) for k in ASSESSMENTS},
-        }
-        for name, tg in targets.metrics.items()
-    ]
+    """One row per metric, bounds and weights as plain columns (for st.data_editor).
+
+    Shares are in percent (95, not 0.95: as people say them), marked "%" in `unit`."""
+    rows = []
+    for name, tg in targets.metrics.items():
+        scale = _scale(name)
+        bounds = (*tg.green, *tg.amber)
+        rows.append(
+            {
+                "metric": name,
+                "label": metric(name).text("label", lang),
+                "direction": tg.direction,
+                **{
+                    c: None if b is None else round(b * scale, 6)
+                    for c, b in zip(BOUND_COLUMNS, bounds, strict=True)
+                },
+                "unit": "%" if scale == 100 else "",
+                **{f"weight_{k}": float(tg.weight.get(k, 0.0)) for k in ASSESSMENTS},
+            }
+        )
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
+def _scale(name: str) -> float:
+    """What the editor multiplies a bound by: shares are shown in percent."""
+    return 100.0 if metric(name).format == "pct" else 1.0
+
+
 def from_frame(frame: pd.DataFrame, base: Targets) -> Targets:
-    """Targets from an edited to_frame table; settings (points, deadline) kept from `base`."""
+    """Targets from an edited to_frame table (shares in percent); settings (points, deadline)
+    kept from `base`."""
     metrics: dict[str, Any] = {}
     for row in frame.to_dict("records"):
+        scale = _scale(str(row["metric"]))
+        row.update({c: _unscaled(row[c], scale) for c in BOUND_COLUMNS})
         direction = row["direction"]
         green: Any
         amber: Any
@@ -380,6 +402,13 @@ def from_frame(frame: pd.DataFrame, base: Targets) -> Targets:
         }
     document = {**base.to_document(), "metrics": metrics}
     return from_document(document)
+
+
+def _unscaled(value: Any, scale: float) -> Any:
+    """An edited bound back in the stored unit; text and blanks are left for the checks."""
+    if isinstance(value, int | float) and not pd.isna(value):
+        return value / scale
+    return value
 
 
 def _weight(value: Any) -> float:

@@ -10,8 +10,7 @@ from metrics import access, targets
 from pages import _ui
 from pages._ui import st, tr
 
-BOUNDS = ("green_low", "green_high", "amber_low", "amber_high")
-TARGET_NUMBERS = (*BOUNDS, *(f"weight_{k}" for k in targets.ASSESSMENTS))
+TARGET_NUMBERS = (*targets.BOUND_COLUMNS, *(f"weight_{k}" for k in targets.ASSESSMENTS))
 
 
 def _targets_tab() -> None:
@@ -25,16 +24,17 @@ def _targets_tab() -> None:
     edited = st.data_editor(
         shown,
         hide_index=True,
-        column_order=["label", "direction", *TARGET_NUMBERS],  # the metric code stays hidden
+        column_order=["label", "direction", "unit", *TARGET_NUMBERS],  # the code stays hidden
         column_config={
             "label": st.column_config.TextColumn(tr("col_metric")),
             "direction": st.column_config.TextColumn(tr("admin_direction")),
+            "unit": st.column_config.TextColumn(tr("admin_pct_unit")),
             **{
                 c: st.column_config.NumberColumn(tr(f"admin_{c}"), format="%g")
                 for c in TARGET_NUMBERS
             },
         },
-        disabled=["label", "direction"],
+        disabled=["label", "direction", "unit"],
         placeholder="—",
         key="targets_editor",
     )
@@ -43,8 +43,8 @@ def _targets_tab() -> None:
         edited = edited.assign(metric=base["metric"].values, direction=base["direction"].values)
         try:
             new = targets.from_frame(edited, current)
-        except ValueError as exc:
-            st.error(tr("admin_targets_invalid", detail=str(exc)))
+        except targets.TargetsError as exc:
+            st.error(_ui.md_escape(tr("admin_targets_invalid", detail=exc.message(_ui.lang()))))
             return
         version = access.save_targets(_ui.get_store(), new, me)
         st.session_state["admin_done"] = tr("admin_saved", version=version)

@@ -297,6 +297,13 @@ def test_an_admin_sees_the_audit_log(roles_store: Store) -> None:
     log = at.dataframe[-1].value
     assert "roles_changed" in set(log["操作"])
     assert "login" in set(log["操作"]), "the admin's own sign-in is recorded"
+    editor = at.dataframe[0].value.set_index("metric")
+    # Shares are edited as percentages: the 95 % target reads 95, not 0.95.
+    assert editor.loc["resolution_rate", ["green_low", "amber_low", "unit"]].tolist() == [
+        95.0,
+        90.0,
+        "%",
+    ]
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -141,9 +141,10 @@ def test_cues_carry_text_not_only_colour() -> None:
 def test_targets_are_versioned_in_the_store_with_the_editor(tiny: Store) -> None:
     assert targets.load(tiny).version is None  # nothing saved: the shipped defaults
     frame = targets.to_frame(targets.defaults())
-    frame.loc[frame["metric"] == "resolution_rate", ["green_low", "amber_low"]] = [0.8, 0.7]
+    # Shares are edited in percent: 80 is 80 %.
+    frame.loc[frame["metric"] == "resolution_rate", ["green_low", "amber_low"]] = [80, 70]
     v0 = targets.save(tiny, targets.from_frame(frame, targets.defaults()), user="admin")
-    frame.loc[frame["metric"] == "resolution_rate", "green_low"] = 0.85
+    frame.loc[frame["metric"] == "resolution_rate", "green_low"] = 85
     v1 = targets.save(tiny, targets.from_frame(frame, targets.defaults()), user="chen")
     assert (v0, v1) == (0, 1)
     assert targets.load(tiny).metrics["resolution_rate"].green == (0.85, None)
@@ -160,12 +161,24 @@ def test_bad_targets_are_refused() -> None:
         targets.from_document(doc)
     doc = targets.defaults().to_document()
     doc["metrics"]["resolution_rate"]["green"] = 95  # meant 95 %: would be ≥9500.0 %
-    with pytest.raises(ValueError, match=r"resolution_rate: a rate is between 0 and 1.*not 95"):
+    with pytest.raises(targets.TargetsError) as refused:
         targets.from_document(doc)
+    assert refused.value.message("zh") == "化解率：比例应在 0% 到 100% 之间，不能是 9500%。"
+    assert "resolution_rate" in str(refused.value)
     frame = targets.to_frame(targets.defaults())
-    frame.loc[frame["metric"] == "fulfillment_rate", ["green_low", "amber_low"]] = [90, 80]
-    with pytest.raises(ValueError, match=r"fulfillment_rate: a rate is between 0 and 1.*not 90"):
+    row = frame["metric"] == "fulfillment_rate"
+    assert frame.loc[row, ["green_low", "amber_low", "unit"]].values.tolist() == [[90, 80, "%"]]
+    frame.loc[row, ["green_low", "amber_low"]] = [0.9, 0.8]  # typed as fractions: 0.9 %
+    assert targets.from_frame(frame, targets.defaults()).metrics["fulfillment_rate"].green == (
+        pytest.approx(0.009),
+        None,
+    )
+    frame.loc[row, ["green_low", "amber_low"]] = [900, 80]
+    with pytest.raises(targets.TargetsError) as refused:
         targets.from_frame(frame, targets.defaults())
+    assert refused.value.message("en") == (
+        "Fulfilment rate: a share is between 0% and 100%, not 900%."
+    )
     doc = targets.defaults().to_document()
     doc["metrics"]["no_such_metric"] = {"direction": "up", "green": 1, "amber": 0}
     with pytest.raises(ValueError, match="unknown metric"):
