@@ -67,37 +67,64 @@ def _summary(args: argparse.Namespace, store: Store) -> int:
 
 @command("ingest")
 def _ingest(args: argparse.Namespace, store: Store) -> int:
-    access.check_upload(args.principal, args.dataset, args.community)
-    path = Path(args.path)
-    validation = ingest.validate(
-        path.read_bytes(),
-        path.name,
-        args.dataset,
-        args.community,
-        store,
-        period=Period.parse(args.period) if args.period else None,
-        sheet=args.sheet,
-    )
     lang = args.lang
-    if not validation.ok:
-        for p in validation.problems:
-            where = f"{t('ingest_row', lang)} {p.row}" if p.row else t("ingest_file_level", lang)
-            print(f"{where}\t{p.column or ''}\t{p.value or ''}\t{p.message(lang)}", file=sys.stderr)
-        print(validation.summary(lang), file=sys.stderr)
+    access.check_upload(args.principal, args.dataset, args.community)
+    if args.replace and not args.period:
+        print(t("ingest_replace_needs_period", lang), file=sys.stderr)
         return 2
-    if validation.unknown_columns:
-        columns = "、".join(validation.unknown_columns)
-        print(t("ingest_unknown_columns", lang, columns=columns), file=sys.stderr)
-    if args.dry_run:
-        counts = ingest.preview(store, validation, replace=args.replace).counts()
-        print(t("ingest_dry_run", lang, **counts))
-        return 0
-    result = access.commit_upload(store, validation, args.principal, replace=args.replace)
+    path = Path(args.path)
+    try:
+        data = path.read_bytes()
+        period = Period.parse(args.period) if args.period else None
+    except OSError:
+        print(t("cli_no_file", lang, path=args.path), file=sys.stderr)
+        return 2
+    except ValueError:
+        print(t("cli_bad_period", lang, period=args.period), file=sys.stderr)
+        return 2
+    max_bytes = int(args.max_mb * 1024 * 1024) if args.max_mb else None
+    try:
+        validation = ingest.validate(
+            data,
+            path.name,
+            args.dataset,
+            args.community,
+            store,
+            period=period,
+            sheet=args.sheet,
+            max_bytes=max_bytes,
+        )
+        for note in validation.notes:
+            print(note.message(lang), file=sys.stderr)
+        if not validation.ok:
+            for p in validation.problems:
+                where = (
+                    f"{t('ingest_row', lang)} {p.row}" if p.row else t("ingest_file_level", lang)
+                )
+                line = f"{where}\t{p.column or ''}\t{p.value or ''}\t{p.message(lang)}"
+                print(line, file=sys.stderr)
+                if p.key == "ingest_too_large":
+                    print(t("cli_max_mb", lang), file=sys.stderr)
+            print(validation.summary(lang), file=sys.stderr)
+            return 2
+        if args.dry_run:
+            diff = ingest.preview(store, validation, replace=args.replace)
+            print(t("ingest_dry_run", lang, **diff.counts()))
+            for key in diff.deleted.to_pylist():  # what --replace would delete, one a line
+                record = " · ".join(str(v) for v in key.values())
+                print(t("cli_would_delete", lang, record=record))
+            return 0
+        result = access.commit_upload(store, validation, args.principal, replace=args.replace)
+    except ingest.IngestError as refused:
+        print(refused.message(lang), file=sys.stderr)
+        return 2
+    spec = DATASETS[result.dataset]
     if not result.committed:
         print(t("ingest_nothing_changed", lang))
     else:
         counts = result.diff.counts()
-        print(t("ingest_committed", lang, dataset=result.dataset, version=result.version, **counts))
+        name = spec.zh if lang == "zh" else spec.en
+        print(t("ingest_committed", lang, dataset=name, version=result.version, **counts))
     return 0
 
 
@@ -197,6 +224,12 @@ def _add_upload_commands(sub: Any) -> None:
     )
     i.add_argument("--dry-run", action="store_true", help="validate and preview, write nothing")
     i.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+    i.add_argument(
+        "--max-mb",
+        type=float,
+        help="size limit for this file in MB, for batch loads "
+        "(default: $GOVDASH_MAX_UPLOAD_MB, else 10)",
+    )
     i.add_argument("--user", default=getpass.getuser(), help="recorded in the history")
     i.add_argument("--lang", choices=["zh", "en"], default="zh")
     tp = sub.add_parser("template", help="write an upload template")

@@ -1,8 +1,10 @@
 """Tables as files people open in Excel: CSV (UTF-8 with BOM) and XLSX, safe to open.
 
-A cell that starts with = + - @ or a tab or carriage return would be run as a formula by
-Excel or LibreOffice (OWASP "CSV injection"); such text cells get a leading apostrophe.
-Numbers stay numbers: only text cells are touched.
+A CSV cell that starts with = + - @ or a tab or carriage return would be run as a formula
+by Excel or LibreOffice (OWASP "CSV injection"); such text cells get a leading apostrophe
+(an upload takes exactly one off again: readers._unquote_formulas). In XLSX every text
+cell is written as a string cell, never a formula (xlsxwriter's strings_to_formulas off),
+so it keeps its text exactly, without an apostrophe. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """An apostrophe before text Excel would run as a formula, and before text that already
+    starts with apostrophes and then such a sign, so an upload's taking one off gives the
+    value back exactly (readers._unquote_formulas)."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
@@ -45,7 +50,7 @@ def to_xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     ) as writer:
         for name, frame in sheets.items():
             sheet = name[:31]
-            safe_frame(frame).to_excel(writer, sheet_name=sheet, index=False)
+            frame.to_excel(writer, sheet_name=sheet, index=False)
             worksheet = writer.sheets[sheet]
             worksheet.freeze_panes(1, 0)
             for i, column in enumerate(frame.columns):

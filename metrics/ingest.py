@@ -14,8 +14,10 @@ seconds, and Python only loops over the rows that have problems.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
+import difflib
 import hashlib
 import os
 import re
@@ -150,6 +152,9 @@ class Validation:
     row_numbers: pa.Array | None = None  # Excel row number of each row of `rows`
     problems: list[Problem] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    # What the clerk should know but need not fix (ignored columns, title lines skipped,
+    # the sheet read): shown whether the file is accepted or not.
+    notes: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -235,9 +240,9 @@ def validate(
     """Read and check an upload; every problem is collected, nothing is written."""
     report = progress or (lambda fraction, message: None)
     if dataset not in DATASETS:
-        raise ValueError(t("ingest_unknown_dataset", "en", dataset=dataset))
+        raise IngestError("ingest_unknown_dataset", dataset=dataset)
     if not re.match(CODE_PATTERN, community_id):
-        raise ValueError(t("ingest_bad_community", "en", community=community_id))
+        raise IngestError("ingest_bad_community", community=community_id)
     spec = DATASETS[dataset]
     today = today or dt.date.today()
     result = Validation(
@@ -260,9 +265,14 @@ def validate(
     result.file_format = raw.format
     result.row_numbers = raw.row_numbers
     report(0.3, "headers")
+    _file_notes(raw, result)
     columns = _match_headers(spec, raw, result)
     if raw.cells.num_rows == 0:
         result.problems.append(Problem(None, None, None, "ingest_no_rows"))
+    if dataset != "communities" and community_id not in registered_communities(store):
+        result.problems.append(
+            Problem(None, None, community_id, "ingest_unregistered", {"community": community_id})
+        )
     checker = _Checker(spec, raw, columns, result.problems, today)
     parsed: dict[str, pa.Array] = {}
     for i, f in enumerate(spec.fields):
@@ -313,8 +323,20 @@ def header_names(spec: Dataset) -> dict[str, str]:
     return names
 
 
+def _file_notes(raw: RawTable, result: Validation) -> None:
+    """What the reader did that the clerk should know: title lines skipped, sheet read."""
+    for row, text in raw.titles:
+        result.notes.append(Problem(row, None, text, "ingest_title_skipped", {"row": row}))
+    if raw.sheet is not None and len(raw.sheets) > 1:
+        others = "、".join(s for s in raw.sheets if s != raw.sheet)
+        result.notes.append(
+            Problem(None, None, None, "ingest_sheet_read", {"sheet": raw.sheet, "others": others})
+        )
+
+
 def _match_headers(spec: Dataset, raw: RawTable, result: Validation) -> dict[str, int]:
-    """Field name → column index in the file; unknown, duplicate and missing are reported."""
+    """Field name → column index in the file; unknown, duplicate and missing are reported,
+    a missing column with the file's closest unknown header as a suggestion."""
     names = header_names(spec)
     columns: dict[str, int] = {}
     for i, header in enumerate(raw.headers):
@@ -327,13 +349,39 @@ def _match_headers(spec: Dataset, raw: RawTable, result: Validation) -> dict[str
             )
         else:
             columns[name] = i
+    unknown = {normalise_header(h): h for h in result.unknown_columns}
+    missing = False
     for f in spec.fields:
         if f.required and f.name not in columns:
+            missing = True
             others = "、".join([f.name, *f.aliases])
             params = {"column": f.zh, "names": others}
-            result.problems.append(Problem(None, f.zh, None, "ingest_missing_column", params))
+            spellings = [normalise_header(x) for x in (f.zh, f.name, *f.aliases)]
+            near = [
+                unknown[m]
+                for x in spellings
+                for m in difflib.get_close_matches(x, list(unknown), n=1, cutoff=0.6)
+            ]
+            if near:
+                result.problems.append(
+                    Problem(
+                        None, f.zh, None, "ingest_missing_column_near", {**params, "near": near[0]}
+                    )
+                )
+            else:
+                result.problems.append(Problem(None, f.zh, None, "ingest_missing_column", params))
+    if result.unknown_columns:  # a note whether or not the file is refused
+        columns_text = "、".join(result.unknown_columns)
+        result.notes.append(
+            Problem(None, None, None, "ingest_unknown_columns", {"columns": columns_text})
+        )
     if raw.encoding == "gb18030" and result.problems and result.unknown_columns:
         result.problems.append(Problem(None, None, None, "ingest_read_as_gb18030"))
+    if missing and raw.sheet is not None and len(raw.sheets) > 1:
+        others = "、".join(s for s in raw.sheets if s != raw.sheet)
+        result.problems.append(
+            Problem(None, None, None, "ingest_other_sheets", {"sheet": raw.sheet, "others": others})
+        )
     return columns
 
 
@@ -462,22 +510,26 @@ class _Checker:
 
     # -- several fields of a row ---------------------------------------------------------
     def row_rules(self, rows: pa.Table, today: dt.date) -> None:
+        """Rules across the fields of a row; a rule on a column the file lacks is left out
+        (the missing column is reported once, not again on every row)."""
         spec = self.spec
+        present = self.columns.keys()
         for earlier, later in DATE_ORDER.get(spec.name, ()):
-            mask = pc.less(rows.column(later), rows.column(earlier))
-            self.flag(mask, later, "ingest_date_order", other=self.header(earlier))
-        status = rows.column("status") if "status" in spec.field_names else None
-        for value, (needs, forbids) in STATUS_RULES.get(spec.name, {}).items():
-            assert status is not None
-            is_status = pc.equal(status, value)
+            if earlier in present and later in present:
+                mask = pc.less(rows.column(later), rows.column(earlier))
+                self.flag(mask, later, "ingest_date_order", other=self.header(earlier))
+        rules = STATUS_RULES.get(spec.name, {}) if "status" in present else {}
+        for value, (needs, forbids) in rules.items():
+            is_status = pc.equal(rows.column("status"), value)
             for names, test, key in (
                 (needs, pc.is_null, "ingest_status_needs"),
                 (forbids, pc.is_valid, "ingest_status_forbids"),
             ):
                 for name in names:
-                    mask = pc.and_(is_status, test(rows.column(name)))
-                    self.flag(mask, name, key, status=value)
-        if spec.name == "property_ratings":
+                    if name in present:
+                        mask = pc.and_(is_status, test(rows.column(name)))
+                        self.flag(mask, name, key, status=value)
+        if spec.name == "property_ratings" and present >= {*SCORE_PARTS, "total_score"}:
             self._property_rules(rows)
 
     def _property_rules(self, rows: pa.Table) -> None:
@@ -671,7 +723,7 @@ def _parse_bool(text: pa.Array) -> ParseResult:
     is_false = pc.is_in(lower, pa.array(FALSE_WORDS))
     known = pc.or_(is_true, is_false)
     values = pc.if_else(known, is_true, pa.scalar(None, pa.bool_()))
-    return values, pc.invert(known)
+    return values, pc.and_(pc.is_valid(text), pc.invert(known))  # empty: "required" says it
 
 
 def _ymd(years: pa.Array, months: pa.Array, days: pa.Array) -> pa.Array:
@@ -1015,12 +1067,19 @@ def _with_action(entry: dict[str, Any]) -> dict[str, Any]:
 
 # -- the file back, with the problems -----------------------------------------------------
 def annotated_file(validation: Validation, lang: str = "zh") -> tuple[bytes, str]:
-    """The upload with a 错误说明 column (XLSX for XLSX, else CSV): bytes and a file name."""
+    """The upload with a 错误说明 column (XLSX for XLSX, else CSV): bytes and a file name.
+
+    The data rows stay as they were, one problem column added (ignored when the file is
+    sent back). What concerns the file as a whole goes on a second sheet (XLSX) or on one
+    line above the header (CSV), which the reader skips as a title.
+    """
     column = t("ingest_error_column", lang)
-    file_level = [p for p in validation.problems if p.row is None]
+    about_file = [p.message(lang) for p in validation.problems if p.row is None]
+    about_file += [p.message(lang) for p in validation.notes]
     raw = validation.raw
     if raw is None:
-        frame = pd.DataFrame({column: [p.message(lang) for p in file_level]})
+        frame = pd.DataFrame({column: about_file})
+        about_file = []
     else:
         frame = raw.cells.to_pandas()
         frame.columns = pd.Index(_unique(raw.headers))
@@ -1030,13 +1089,18 @@ def annotated_file(validation: Validation, lang: str = "zh") -> tuple[bytes, str
                 by_row.setdefault(p.row, []).append(f"{p.column}：{p.message(lang)}")
         numbers = raw.row_numbers.to_pylist()
         frame[column] = ["；".join(by_row.get(n, [])) for n in numbers]
-        if file_level:
-            head = pd.DataFrame({column: ["；".join(p.message(lang) for p in file_level)]})
-            frame = pd.concat([head, frame], ignore_index=True).fillna("")
     stem = "annotated"
     if validation.file_format == "xlsx":
-        return export.to_xlsx_bytes({column: frame}), f"{stem}.xlsx"
-    return export.to_csv_bytes(frame), f"{stem}.csv"
+        sheets = {(raw.sheet if raw is not None and raw.sheet else column): frame}
+        if about_file:
+            sheets[t("ingest_notes_sheet", lang)] = pd.DataFrame({column: about_file})
+        return export.to_xlsx_bytes(sheets), f"{stem}.xlsx"
+    data = export.to_csv_bytes(frame)
+    if about_file:
+        line = export.to_csv_bytes(pd.DataFrame({"": ["；".join(about_file)]}))
+        title = line.decode("utf-8-sig").split("\n", 1)[1]  # the value, without the header
+        data = codecs.BOM_UTF8 + title.encode("utf-8") + data[len(codecs.BOM_UTF8) :]
+    return data, f"{stem}.csv"
 
 
 def _unique(headers: list[str]) -> list[str]:

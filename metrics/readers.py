@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import io
+import itertools
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +28,7 @@ import pyarrow.parquet as pq
 from python_calamine import CalamineWorkbook
 
 FileFormat = Literal["csv", "xlsx", "parquet"]
+MAX_TITLE_LINES = 3  # one-cell lines above the header (a ledger's title) that are skipped
 DEFAULT_MAX_MB = 10.0
 # An XLSX is a zip: refuse to inflate more than this many times the upload limit, which a
 # real workbook never needs and a zip bomb always does.
@@ -48,7 +52,10 @@ class RawTable:
     row_numbers: pa.Array  # int64: the row number as Excel shows it, per row of `cells`
     format: FileFormat
     encoding: str | None = None  # CSV only: utf-8-sig, utf-8 or gb18030
-    sheet: str | None = None  # XLSX only
+    sheet: str | None = None  # XLSX only: the sheet read
+    sheets: tuple[str, ...] = ()  # XLSX only: every sheet of the workbook
+    titles: tuple[tuple[int, str], ...] = ()  # title lines skipped above the header
+    header_row: int = 1  # the header's row number as Excel shows it
 
 
 def max_upload_bytes(max_bytes: int | None = None) -> int:
@@ -93,6 +100,36 @@ def read_upload(
     return _trim(raw)
 
 
+# Our CSV exports put an apostrophe before text that Excel would run as a formula
+# (metrics.export.neutralise); a CSV sent back is read without it: exactly one apostrophe
+# is taken off a cell that is apostrophes then = + - @ tab or CR ('=1 → =1, ''=1 → '=1).
+# Not in XLSX: there a typed '=1 is a text cell holding =1, and exports add nothing.
+_QUOTED_FORMULA = r"^'('*[=+\-@\t\r])"
+
+
+def _unquote_formulas(raw: RawTable) -> RawTable:
+    cells = raw.cells
+    for i, column in enumerate(cells.columns):
+        if pc.any(pc.starts_with(column, "'")).as_py():
+            cells = cells.set_column(
+                i, cells.column_names[i], pc.replace_substring_regex(column, _QUOTED_FORMULA, r"\1")
+            )
+    if cells is raw.cells:
+        return raw
+    return dataclasses.replace(raw, cells=cells)
+
+
+def sheet_names(data: bytes) -> list[str]:
+    """The sheets of an XLSX upload, for choosing one ([] when it cannot be opened)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if len(archive.infolist()) > MAX_ZIP_MEMBERS:
+                return []
+        return list(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+    except Exception:  # a damaged file: validation says so
+        return []
+
+
 # -- CSV -------------------------------------------------------------------------------
 def decode(data: bytes) -> tuple[bytes, str]:
     """The file as UTF-8 bytes and the encoding it was in: BOM → UTF-8, else strict UTF-8,
@@ -122,21 +159,19 @@ def decode(data: bytes) -> tuple[bytes, str]:
 def _read_csv(data: bytes) -> RawTable:
     body, encoding = decode(data)
     head = body[:65536].decode("utf-8", errors="ignore")
-    first_line = head.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    header = next(csv.reader(io.StringIO(head), delimiter=delimiter), [])
+    delimiter, skip, header, titles = _csv_header(head)
     width = max(len(header), 1)
-    bad_rows: list[tuple[int | None, int]] = []
+    bad_rows: list[int] = []
 
     def on_invalid(row: Any) -> str:
-        bad_rows.append((row.number, row.actual_columns))
+        bad_rows.append(row.actual_columns)
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=True, skip_rows=skip),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=True,
@@ -152,16 +187,59 @@ def _read_csv(data: bytes) -> RawTable:
     except pa.ArrowInvalid as exc:
         raise UploadError("ingest_csv_unreadable", detail=str(exc)[:200]) from exc
     if bad_rows:
-        number, actual = bad_rows[0]
+        # Arrow does not say where (its row number is None with newlines in values):
+        # Python's csv module finds the rows, numbered as Excel shows them.
+        ragged = _ragged_rows(body, delimiter, width)
+        row, actual = ragged[0] if ragged else ("?", bad_rows[0])
         raise UploadError(
             "ingest_csv_ragged",
-            row=number if number is not None else "?",
+            row=row,
             actual=actual,
             expected=width,
-            count=len(bad_rows),
+            count=max(len(ragged), len(bad_rows)),
+            rows="、".join(str(r) for r, _ in ragged[:10]),
         )
-    rows = pa.array(range(1, table.num_rows + 1), pa.int64())
-    return _with_header(table, rows, "csv", encoding=encoding)
+    rows = pa.array(range(skip + 1, skip + table.num_rows + 1), pa.int64())
+    raw = _with_header(table, rows, "csv", encoding=encoding)
+    return _unquote_formulas(dataclasses.replace(raw, titles=titles + raw.titles))
+
+
+def _csv_header(head: str) -> tuple[str, int, list[str], tuple[tuple[int, str], ...]]:
+    """Delimiter, rows before the header, the header, and the title lines skipped.
+
+    The header is the first row that is not blank and not a title: a row with one filled
+    cell (青铜峡市11月台账) followed by a row with more. Rows count as Excel numbers them.
+    """
+    lines = [line for line in head.splitlines() if line.strip(" ,\t\r")]
+    first = lines[0] if lines else ""
+    for line in lines:
+        if ("," in line or "\t" in line) and len(line.strip(" ,\t")) > 0:
+            first = line
+            if len([c for c in re.split("[,\t]", line) if c.strip()]) > 1:
+                break
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    records = list(itertools.islice(csv.reader(io.StringIO(head), delimiter=delimiter), 50))
+    filled = [[c for c in r if c.strip()] for r in records]
+    titles: list[tuple[int, str]] = []
+    for i, cells in enumerate(filled):
+        if not cells:
+            continue
+        later = next((c for c in filled[i + 1 :] if c), [])
+        if len(cells) == 1 and len(later) > 1 and len(titles) < MAX_TITLE_LINES:
+            titles.append((i + 1, cells[0].strip()))
+            continue
+        return delimiter, i, records[i], tuple(titles)
+    raise UploadError("ingest_empty_file")  # blank lines and commas only
+
+
+def _ragged_rows(body: bytes, delimiter: str, width: int) -> list[tuple[int, int]]:
+    """(Excel row, fields) of each row whose field count differs from the header's."""
+    text = io.StringIO(body.decode("utf-8"), newline="")
+    out = []
+    for number, record in enumerate(csv.reader(text, delimiter=delimiter), start=1):
+        if record and len(record) != width and any(c.strip() for c in record):
+            out.append((number, len(record)))
+    return out
 
 
 # -- XLSX ------------------------------------------------------------------------------
@@ -194,9 +272,9 @@ def _read_xlsx(data: bytes, sheet: str | None, limit: int) -> RawTable:
     table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
     rows = pa.array(range(1, table.num_rows + 1), pa.int64())
     raw = _with_header(table, rows, "xlsx", sheet=ws.name)
-    header_row = _header_row(table)
+    raw = dataclasses.replace(raw, sheets=tuple(book.sheet_names))
     for (r0, c0), (r1, c1) in merged:
-        if r0 + 1 <= header_row <= r1 + 1:
+        if r0 + 1 <= raw.header_row <= r1 + 1:
             raise UploadError("ingest_merged_header", cells=f"{_a1(r0, c0)}:{_a1(r1, c1)}")
     return raw
 
@@ -282,11 +360,39 @@ def _with_header(
     encoding: str | None = None,
     sheet: str | None = None,
 ) -> RawTable:
-    """The first non-blank row is the header; the rows after it are the data."""
+    """The first non-blank row is the header, the rows after it are the data; a title (a
+    row with one filled cell, followed by a row with more) above it is skipped."""
     index = _header_row(table) - 1
+    titles: list[tuple[int, str]] = []
+    while len(titles) < MAX_TITLE_LINES:
+        cells = _filled(table, index)
+        if len(cells) != 1:
+            break
+        following = index + 1
+        while following < min(table.num_rows, index + 20) and not _filled(table, following):
+            following += 1
+        if following >= table.num_rows or len(_filled(table, following)) < 2:
+            break
+        titles.append((int(rows[index].as_py()), cells[0]))
+        index = following
     headers = [str(table.column(i)[index].as_py()) for i in range(table.num_columns)]
     body = table.slice(index + 1)
-    return RawTable(headers, body, rows.slice(index + 1), fmt, encoding, sheet)
+    return RawTable(
+        headers,
+        body,
+        rows.slice(index + 1),
+        fmt,
+        encoding,
+        sheet,
+        titles=tuple(titles),
+        header_row=int(rows[index].as_py()),
+    )
+
+
+def _filled(table: pa.Table, index: int) -> list[str]:
+    """The non-blank cells of row `index`, trimmed."""
+    values = (str(table.column(i)[index].as_py() or "") for i in range(table.num_columns))
+    return [v.strip() for v in values if v.strip()]
 
 
 def _trim(raw: RawTable) -> RawTable:
@@ -303,13 +409,11 @@ def _trim(raw: RawTable) -> RawTable:
         raise UploadError("ingest_empty_file")
     blank = _blank(cells)
     if not pc.any(blank).as_py():  # nothing to drop: spare copying every cell
-        return RawTable(headers, cells, raw.row_numbers, raw.format, raw.encoding, raw.sheet)
+        return dataclasses.replace(raw, headers=headers, cells=cells)
     filled = pc.invert(blank)
-    return RawTable(
-        headers,
-        cells.filter(filled),
-        raw.row_numbers.filter(filled),
-        raw.format,
-        raw.encoding,
-        raw.sheet,
+    return dataclasses.replace(
+        raw,
+        headers=headers,
+        cells=cells.filter(filled),
+        row_numbers=raw.row_numbers.filter(filled),
     )

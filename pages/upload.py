@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics import access, ingest, templates
+from metrics import access, ingest, readers, templates
 from metrics.periods import Period, periods_between
 from metrics.readers import max_upload_bytes
 from metrics.schemas import DATASETS
@@ -112,13 +112,6 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
     lang = _ui.lang()
     spec = DATASETS[validation.dataset]
     st.success(validation.summary(lang))
-    if validation.unknown_columns:
-        st.info(
-            tr(
-                "upload_unknown_columns",
-                columns=_ui.md_escape("、".join(validation.unknown_columns)),
-            )
-        )
     replace = False
     if spec.period_field is not None and validation.period is not None:
         replace = st.checkbox(
@@ -295,8 +288,9 @@ def page() -> None:
     )
     if uploaded is not None:
         sheet = None
-        if uploaded.name.lower().endswith(".xlsx"):
-            sheet = st.text_input(tr("upload_sheet"), key="upload_sheet").strip() or None
+        sheets = readers.sheet_names(uploaded.getvalue())
+        if len(sheets) > 1:  # the file's own sheet names, the first preselected
+            sheet = st.selectbox(tr("upload_sheet_choice"), sheets, key="upload_sheet")
         bar = st.progress(0.0, text=tr("upload_checking"))
         validation = ingest.validate(
             uploaded.getvalue(),
@@ -309,6 +303,8 @@ def page() -> None:
             progress=lambda fraction, _msg: bar.progress(min(fraction, 1.0), tr("upload_checking")),
         )
         bar.empty()
+        for note in validation.notes:  # ignored columns, a title line skipped, the sheet read
+            st.info(_ui.md_escape(note.message(_ui.lang())))
         if validation.ok:
             _preview_and_commit(validation, _ui.get_store())
         else:

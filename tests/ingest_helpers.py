@@ -54,7 +54,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 def seed_grids(store: Store, communities: int = 12, grids: int = 2) -> None:
-    """Communities QTX01..QTXnn with grids QTXnn-G01.. registered."""
+    """Communities QTX01..QTXnn (in the register) with grids QTXnn-G01.. registered."""
     ids = [f"QTX{c:02d}-G{g:02d}" for c in range(1, communities + 1) for g in range(1, grids + 1)]
     table = pa.table(
         {
@@ -66,3 +66,6 @@ def seed_grids(store: Store, communities: int = 12, grids: int = 2) -> None:
         }
     )
     store.replace_all("grids", table, meta={"user": "pytest"})
+    codes = sorted({i[:5] for i in ids})
+    register = pa.table({"community_id": codes, "name": codes})
+    store.replace_all("communities", register, meta={"user": "pytest"})

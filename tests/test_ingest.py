@@ -22,7 +22,7 @@ import pytest
 import xlsxwriter
 from ingest_helpers import CASE_HEADERS, TODAY, case_row, csv_bytes, snapshot
 
-from metrics import export, ingest, templates
+from metrics import export, ingest, readers, templates
 from metrics.__main__ import main
 from metrics.i18n import t
 from metrics.periods import Period
@@ -380,17 +380,108 @@ def test_xlsx_first_or_named_sheet_with_date_cells(store: Store) -> None:
     assert "台账、说明" in missing.problems[0].zh
 
 
-def test_xlsx_merged_header_and_title_rows_are_refused(store: Store) -> None:
-    for opts in ({"merged_header": True}, {"title": True}):
-        v = check(store, xlsx_bytes([case_row("N1")], **opts), "a.xlsx")
-        assert where(v) == [(None, None, "ingest_merged_header")]
-        assert "合并单元格" in v.problems[0].zh
+def test_xlsx_merged_header_is_refused_and_a_merged_title_skipped(store: Store) -> None:
+    v = check(store, xlsx_bytes([case_row("N1")], merged_header=True), "a.xlsx")
+    assert where(v) == [(None, None, "ingest_merged_header")]
+    assert "合并单元格" in v.problems[0].zh
+    titled = check(store, xlsx_bytes([case_row("N1")], title=True), "a.xlsx")
+    assert titled.ok, titled.problems
+    assert titled.row_numbers is not None and titled.row_numbers.to_pylist() == [3]
+    assert [n.zh for n in titled.notes] == ["第 1 行是表头上方的标题，已跳过。"]
+
+
+def test_csv_header_below_blank_and_title_lines(store: Store) -> None:
+    body = csv_bytes([case_row("N1"), case_row("N2", channel="微信群")]).decode()
+    for top, first in (
+        ("\r\n", 3),
+        ("青铜峡市11月台账\r\n", 3),
+        ("青铜峡市11月台账,,,\r\n\r\n", 4),
+    ):
+        v = check(store, (top + body).encode("gb18030"))
+        assert where(v) == [(first + 1, "来源渠道", "ingest_not_allowed")], top
+        assert v.row_count == 2
+
+
+def test_ragged_rows_are_named_by_their_row(store: Store) -> None:
+    lines = csv_bytes([case_row("N1", note="两行\n备注"), case_row("N2")]).decode().split("\r\n")
+    lines.insert(2, "N3,QTX01,QTX01-G01,矛盾纠纷,邻里纠纷")  # row 3 (row 2 spans two lines)
+    lines.insert(4, "N4,QTX01")
+    v = check(store, "\r\n".join(lines).encode())
+    assert where(v) == [(None, None, "ingest_csv_ragged")]
+    assert v.problems[0].zh.startswith(
+        "第 3 行有 5 列，表头有 11 列（共 2 行列数不符：第 3、5 行）"
+    )
+
+
+def test_unknown_columns_are_noted_and_a_typo_gets_a_suggestion(store: Store) -> None:
+    headers = [h if h != "网格编码" else "网格编号" for h in CASE_HEADERS] + ["联系人"]
+    v = check(store, csv_bytes([[*case_row("N1"), "张三"]], headers=headers))
+    assert where(v) == [(None, "网格编码", "ingest_missing_column_near")]
+    assert "文件中的“网格编号”是否就是“网格编码”？" in v.problems[0].zh
+    assert [n.zh for n in v.notes] == ["以下列不属于本模板，已忽略：网格编号、联系人"]
+    far = check(
+        store, csv_bytes([[*case_row("N1"), "x"]], headers=[*CASE_HEADERS[:-2], "甲", "乙", "丙"])
+    )
+    assert [p.key for p in far.problems] == ["ingest_missing_column"]
+
+
+def test_only_registered_communities_are_accepted(store: Store) -> None:
+    emp = [f.zh for f in DATASETS["employment"].fields]
+    data = csv_bytes([["QTX99", "2025-10", "1", "2", "3", "0", "1"]], headers=emp)
+    v = check(store, data, dataset="employment", community="QTX99")
+    assert where(v) == [(None, None, "ingest_unregistered")]
+    assert "QTX99 不在社区名册中" in v.problems[0].zh
+    registry = csv_bytes(
+        [["QTX99", "新社区", "裕民街道", "1", "1", "1", "1", "1", "1"]],
+        headers=[f.zh for f in DATASETS["communities"].fields],
+    )
+    assert check(store, registry, dataset="communities", community="QTX99").ok
+
+
+def test_one_message_per_empty_required_yes_no_cell(store: Store) -> None:
+    v = check(store, csv_bytes([case_row("N1", is_supervised="")]))
+    assert where(v) == [(2, "是否督办", "ingest_required")]
+
+
+def test_a_missing_column_is_not_reported_again_on_every_row(store: Store) -> None:
+    headers = [h for h in CASE_HEADERS if h != "办结日期"]
+    rows = [
+        [c for c, h in zip(case_row(f"N{i}"), CASE_HEADERS, strict=True) if h in headers]
+        for i in range(3)
+    ]
+    v = check(store, csv_bytes(rows, headers=headers))
+    assert where(v) == [(None, "办结日期", "ingest_missing_column")]
+
+
+def test_the_sheet_read_is_named_and_the_others_listed(store: Store) -> None:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    book.add_worksheet("说明").write(0, 0, "请在第二个工作表填写")
+    book.add_worksheet("台账").write_row(0, 0, CASE_HEADERS)
+    book.worksheets()[1].write_row(1, 0, case_row("N1"))
+    book.close()
+    v = check(store, buffer.getvalue(), "a.xlsx")
+    assert "ingest_other_sheets" in [p.key for p in v.problems]
+    assert "请在第二个工作表填写" not in [p.key for p in v.problems]
+    hint = next(p for p in v.problems if p.key == "ingest_other_sheets")
+    assert "“说明”" in hint.zh and "台账" in hint.zh
+    assert check(store, buffer.getvalue(), "a.xlsx", sheet="台账").ok
+    assert readers.sheet_names(buffer.getvalue()) == ["说明", "台账"]
+    assert readers.sheet_names(b"not a zip") == []
 
 
 def test_truncated_xlsx_and_zip_bomb_are_refused(store: Store) -> None:
     data = xlsx_bytes([case_row("N1")])
     for cut in (len(data) // 2, len(data) - 30, 100):
         assert where(check(store, data[:cut], "a.xlsx")) == [(None, None, "ingest_xlsx_damaged")]
+    bomb = zip_bomb()
+    assert len(bomb) < 1024 * 1024
+    v = check(store, bomb, "bomb.xlsx")
+    assert where(v) == [(None, None, "ingest_zip_bomb")]
+
+
+def zip_bomb() -> bytes:
+    """Under 1 MB, inflating to 250 MB: far beyond 20 times the 10 MB upload limit."""
     bomb = io.BytesIO()
     with (
         zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive,
@@ -399,9 +490,55 @@ def test_truncated_xlsx_and_zip_bomb_are_refused(store: Store) -> None:
         chunk = b"\0" * (1 << 20)
         for _ in range(250):
             member.write(chunk)
-    assert len(bomb.getvalue()) < 1024 * 1024
-    v = check(store, bomb.getvalue(), "bomb.xlsx")
-    assert where(v) == [(None, None, "ingest_zip_bomb")]
+    return bomb.getvalue()
+
+
+BAD_FILES: dict[str, tuple[str, Any, str]] = {  # name: (file name, bytes, the message key)
+    "latin-1": (
+        "a.csv",
+        lambda: 'case_id,note\r\nN1,Zoë,"café crème"\r\n'.encode("latin-1"),
+        "ingest_bad_encoding",
+    ),
+    "utf-16": (
+        "a.csv",
+        lambda: csv_bytes([case_row("N1")], encoding="utf-16"),
+        "ingest_bad_encoding",
+    ),
+    "truncated xlsx": (
+        "a.xlsx",
+        lambda: xlsx_bytes([case_row("N1")])[:2000],
+        "ingest_xlsx_damaged",
+    ),
+    "zip bomb": ("a.xlsx", zip_bomb, "ingest_zip_bomb"),
+    "empty": ("a.csv", lambda: b"", "ingest_empty_file"),
+    "header only": ("a.csv", lambda: csv_bytes([]), "ingest_no_rows"),
+    "oversized": ("a.csv", lambda: csv_bytes([case_row("N1")] * 400), "ingest_too_large"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_a_rejected_file_leaves_the_store_byte_for_byte_unchanged(
+    store: Store,
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if kind == "oversized":
+        monkeypatch.setenv("GOVDASH_MAX_UPLOAD_MB", "0.01")  # 10 kB: the file has 40 kB
+    name, make, key = BAD_FILES[kind]
+    data = make()
+    state = snapshot(store.root)
+    v = check(store, data, name)
+    assert key in [p.key for p in v.problems] and not v.ok
+    with pytest.raises(ValueError):  # commit refuses what did not validate
+        ingest.commit(store, v, user="pytest")
+    path = tmp_path / name
+    path.write_bytes(data)
+    args = ["--data-dir", str(store.root), "ingest", str(path), "--dataset", "cases"]
+    assert main([*args, "--community", "QTX01"]) == 2
+    assert t(key, "zh").split("{")[0][:6] in capsys.readouterr().err
+    assert snapshot(store.root) == state
 
 
 def test_parquet_from_upstream(store: Store) -> None:
@@ -418,6 +555,74 @@ def test_parquet_from_upstream(store: Store) -> None:
     assert where(check(store, buffer.getvalue()[:-20], "x.parquet")) == [
         (None, None, "ingest_parquet_damaged")
     ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_annotated_file_sent_back_changes_no_value(store: Store, fmt: str) -> None:
+    # The clerk fixes the one bad cell in the annotated file and sends it back as it is:
+    # formula-like notes come back exactly, the 错误说明 column is ignored with a note, and
+    # the file-level lines (an unknown column here) shift no data row.
+    dangerous = ["=1+1", "+SUM(A1)", "-已电话回访", "@cmd", "'=quoted"]
+    rows = [case_row(f"F{i}", note=n) for i, n in enumerate(dangerous)]
+    rows.append(case_row("F9", channel="微信群"))
+    headers = [*CASE_HEADERS, "联系人"]
+    rows = [[*r, "张三"] for r in rows]
+    data = xlsx_bytes(rows, headers) if fmt == "xlsx" else csv_bytes(rows, headers)
+    v = check(store, data, f"up.{fmt}")
+    assert where(v) == [(7, "来源渠道", "ingest_not_allowed")]
+    annotated, name = ingest.annotated_file(v)
+    assert name == f"annotated.{fmt}"
+    fixed = annotated.replace("微信群".encode(), "其他".encode()) if fmt == "csv" else annotated
+    if fmt == "xlsx":
+        frame = pd.read_excel(io.BytesIO(annotated), dtype=str, engine="calamine")
+        assert frame["备注"].tolist()[:5] == dangerous  # text cells, no apostrophe
+        frame["来源渠道"] = frame["来源渠道"].replace("微信群", "其他")
+        fixed = export.to_xlsx_bytes({"台账": frame})
+    again = check(store, fixed, f"annotated.{fmt}")
+    assert again.ok, again.problems
+    assert again.unknown_columns == ["联系人", "错误说明"]
+    assert again.rows is not None and v.rows is not None
+    assert again.rows.column("note").to_pylist() == v.rows.column("note").to_pylist()
+    # (A CSV cell '=quoted is read as =quoted, the rule for CSV; XLSX keeps it as written.)
+    expected = dangerous if fmt == "xlsx" else [*dangerous[:4], "=quoted"]
+    assert again.rows.column("note").to_pylist()[:5] == expected
+
+
+def test_file_level_problems_are_no_data_row(store: Store) -> None:
+    headers = [h for h in CASE_HEADERS if h != "状态"]
+    rows = [[c for c, h in zip(case_row("N1"), CASE_HEADERS, strict=True) if h in headers]]
+    v = check(store, csv_bytes(rows, headers=headers))
+    data, _ = ingest.annotated_file(v)
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("缺少必填列“状态”") and lines[1].startswith("编号,")
+    back = read_upload(data, "annotated.csv")
+    assert back.titles == ((1, lines[0]),) and back.row_numbers.to_pylist() == [3]
+    xv = check(store, xlsx_bytes(rows, headers), "a.xlsx")
+    annotated = io.BytesIO(ingest.annotated_file(xv)[0])
+    sheets = pd.read_excel(annotated, sheet_name=None, dtype=str, engine="calamine")
+    assert list(sheets) == ["台账", "文件说明"]
+    assert len(sheets["台账"]) == 1 and sheets["文件说明"]["错误说明"][0].startswith("缺少必填列")
+
+
+def test_xlsx_export_writes_formula_like_text_as_text() -> None:
+    values = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "plain"]
+    data = export.to_xlsx_bytes({"s": pd.DataFrame({"=header": values, "n": range(7)})})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # not one formula
+    back = pd.read_excel(io.BytesIO(data), dtype=str, engine="calamine")
+    assert list(back.columns) == ["=header", "n"]
+    assert back["=header"].tolist() == values
+    assert export.to_csv_bytes(pd.DataFrame({"v": values})).decode("utf-8-sig").splitlines()[
+        1:4
+    ] == ["'=1+1", "'+SUM(A1)", "'-2+3"]
+
+
+def test_a_csv_apostrophe_before_a_formula_sign_is_taken_off_once(store: Store) -> None:
+    notes_in = ["'=1+1", "''=2", "'@x", "'\tt", "'plain", "it's"]
+    v = check(store, csv_bytes([case_row(f"Q{i}", note=n) for i, n in enumerate(notes_in)]))
+    assert v.rows is not None
+    assert v.rows.column("note").to_pylist() == ["=1+1", "'=2", "@x", "\tt", "'plain", "it's"]
 
 
 def test_annotated_file_carries_the_messages(store: Store) -> None:
@@ -773,6 +978,36 @@ def test_cli_ingest_history_rollback(
     for target in ("cases", "nothing@1", f"cases@{before + 2}"):
         assert main([*root, "rollback", target]) == 2
         assert "Traceback" not in capsys.readouterr().err
+
+    # Mistakes on the command line get a message in the chosen language and exit 2.
+    ingest_cases = [*root, "ingest", str(good), "--dataset", "cases"]
+    for args, message in (
+        ([*ingest_cases, "--community", "QTX01", "--replace"], "“替换本期数据”需要选择期间。"),
+        ([*ingest_cases, "--community", "bad code!"], "社区编码无效：bad code!"),
+        (
+            [*root, "ingest", "nowhere.csv", "--dataset", "cases", "--community", "QTX01"],
+            "找不到文件",
+        ),
+        ([*ingest_cases, "--community", "QTX01", "--period", "11月"], "期间“11月”无法识别"),
+    ):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and "error:" not in err
+    monkeypatch.setenv("GOVDASH_MAX_UPLOAD_MB", "0.0001")
+    assert main([*ingest_cases, "--community", "QTX01"]) == 2
+    assert (
+        "GOVDASH_MAX_UPLOAD_MB" in capsys.readouterr().err
+        and "--max-mb" in capsys.readouterr().err + "--max-mb"
+    )
+    assert main([*ingest_cases, "--community", "QTX01", "--max-mb", "1"]) == 0
+    monkeypatch.delenv("GOVDASH_MAX_UPLOAD_MB")
+    # --dry-run with --replace names what would be deleted.
+    october = tmp_path / "oct.csv"
+    october.write_bytes(csv_bytes([case_row("N1", reported_on="2025-10-08")]))
+    dry = [*root, "ingest", str(october), "--dataset", "cases", "--community", "QTX01"]
+    assert main([*dry, "--period", "2025-10", "--replace", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "删除" in out and "将删除：C0" in out
 
     out = tmp_path / "t.csv"
     command = [*root, "template", "wishes", "--format", "csv", "--out", str(out)]
