@@ -29,6 +29,7 @@ st.set_page_config(
     page_title="基层治理数据看板", page_icon=":material/account_balance:", layout="wide"
 )
 _ui.sidebar_chrome()
+_ui.hide_table_download()  # Streamlit's own table CSV keeps formulas live
 who = _ui.principal()
 if who is None:
     # Not signed in, or not on the roles list: every address shows the sign-in (or the
