@@ -2,8 +2,12 @@
 
     .venv/bin/python scripts/bench_ingest.py --rows 1000000 --encoding utf-8
     .venv/bin/python scripts/bench_ingest.py --rows 1000000 --encoding gb18030
+    .venv/bin/python scripts/bench_ingest.py --rows 1000000 --existing 1000000
 
-Builds a throwaway store in a temporary folder (demo grids only), so it never touches ./data.
+Builds a throwaway store in a temporary folder (two communities and their grids), so it
+never touches ./data. Without --existing the file goes into an empty 矛盾纠纷 table (the
+first commit writes the table: no merge); with --existing N the table already holds N cases
+of another community and the commit is the usual MERGE by key.
 """
 
 from __future__ import annotations
@@ -23,16 +27,16 @@ from metrics.schemas import DATASETS
 from metrics.store import Store
 
 
-def ledger(rows: int, encoding: str) -> bytes:
-    """A valid ledger for QTX01: ids, grids, dates and notes vary row by row."""
-    rng = np.random.default_rng(1)
+def ledger(rows: int, encoding: str, community: str = "QTX01", seed: int = 1) -> bytes:
+    """A valid ledger for `community`: ids, grids, dates and notes vary row by row."""
+    rng = np.random.default_rng(seed)
     reported = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, rows), "D")
     resolved = reported + pd.to_timedelta(rng.integers(1, 30, rows), "D")
     frame = pd.DataFrame(
         {
-            "编号": [f"B{i:07d}" for i in range(rows)],
-            "社区编码": "QTX01",
-            "网格编码": [f"QTX01-G{g:02d}" for g in rng.integers(1, 4, rows)],
+            "编号": [f"{community}-B{i:07d}" for i in range(rows)],
+            "社区编码": community,
+            "网格编码": [f"{community}-G{g:02d}" for g in rng.integers(1, 4, rows)],
             "类型": "矛盾纠纷",
             "类别": "邻里纠纷",
             "来源渠道": "板凳会",
@@ -51,20 +55,36 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--encoding", choices=["utf-8", "gb18030"], default="utf-8")
+    p.add_argument(
+        "--existing",
+        type=int,
+        default=0,
+        help="cases of another community already in the table (0: an empty table)",
+    )
     args = p.parse_args()
     data = ledger(args.rows, args.encoding)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp))
+        ids = ["QTX01", "QTX02"]
+        store.replace_all("communities", _arrow(pd.DataFrame({"community_id": ids, "name": ids})))
         grids = pd.DataFrame(
             {
-                "grid_id": [f"QTX01-G{g:02d}" for g in range(1, 4)],
-                "community_id": "QTX01",
+                "grid_id": [f"{c}-G{g:02d}" for c in ids for g in range(1, 4)],
+                "community_id": [c for c in ids for _ in range(1, 4)],
                 "name": "网格",
                 "households": 400,
                 "is_micro": False,
             }
         )
         store.replace_all("grids", _arrow(grids))
+        if args.existing:
+            other = ledger(args.existing, "utf-8", community="QTX02", seed=2)
+            seeded = ingest.validate(
+                other, "seed.csv", "cases", "QTX02", store, today=dt.date(2025, 12, 31),
+                max_bytes=len(other),
+            )  # fmt: skip
+            assert seeded.ok, seeded.problems[:5]
+            ingest.commit(store, seeded, user="bench")
         started = time.perf_counter()
         v = ingest.validate(
             data,
@@ -96,6 +116,8 @@ def main() -> None:
         json.dumps(
             {
                 "rows": v.row_count,
+                "existing_rows": args.existing,
+                "path": "merge into an existing table" if args.existing else "empty table",
                 "encoding": args.encoding,
                 "file_mb": round(len(data) / 1048576, 1),
                 "validate_s": round(validated - started, 2),
