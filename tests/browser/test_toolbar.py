@@ -18,8 +18,14 @@ SEARCH = f'{TOOLBAR}:has(button[aria-label^="Search"])'
 def test_tables_have_no_toolbar_csv_download(app_url: str, page: Any) -> None:
     page.goto(url(app_url, PAGES["cases"][0], "zh"), wait_until="domcontentloaded")
     wait_for_app(page, charts=True)
+    # The ranking and, last, the records: on a slow machine the records table can arrive
+    # after the charts, so wait for both rather than count once.
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length >= 2",
+        timeout=30_000,
+    )
     tables = page.locator('[data-testid="stElementContainer"]:has([data-testid="stDataFrame"])')
-    assert tables.count() >= 2  # the ranking and, last, the records
+    assert tables.count() >= 2
     for i in range(tables.count()):
         table = tables.nth(i)
         table.scroll_into_view_if_needed()
