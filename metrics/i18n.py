@@ -97,14 +97,15 @@ def delta(kind: str, current: float | None, previous: float | None) -> float | N
     """How `current` differs from `previous` for a metric of format `kind`: for a share
     (pct) the difference in percentage points (0.817 against 0.962 -> -14.5), for stars the
     difference in stars, for anything else the relative change (12 against 10 -> 0.2).
-    None where there is nothing to compare (a value missing, or a relative change from 0)."""
+    None where there is nothing to compare (a value missing, or a relative change from 0 to
+    something; 0 to 0 is no change)."""
     if is_empty(current) or is_empty(previous):
         return None
     assert current is not None and previous is not None
     if kind in ABSOLUTE_DELTAS:
         return (float(current) - float(previous)) * ABSOLUTE_DELTAS[kind]
-    if previous == 0:
-        return None
+    if previous == 0:  # nothing to compare with, unless nothing changed
+        return 0.0 if current == 0 else None
     return (float(current) - float(previous)) / abs(float(previous))
 
 

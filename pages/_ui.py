@@ -646,6 +646,8 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
             card_delta = fmt_delta(m.format, now[name], prev[name], language, minus="-")
             if card_delta.startswith("±"):  # no change as far as the figure shows
                 mom = 0.0
+            elif mom is None and prev[name] == 0 and now[name]:  # up from nothing: no %
+                card_delta = tr("delta_from_zero")
             state = targets.status(name, now[name], tg)
             cue = f"{targets.cue(state, language)} · " if state else ""
             if m.dataset in REGISTRY_DATASETS:
@@ -683,7 +685,7 @@ def kpi_cards(names: Sequence[str], f: Filters, per_row: int = 4) -> dict[str, f
             card.metric(
                 metric_label(name),
                 metric_value(name, now[name]),
-                delta=None if mom is None else card_delta,
+                delta=None if card_delta == "—" else card_delta,
                 delta_color=delta_color,
                 delta_arrow="off" if mom == 0 else "auto",
                 delta_description=mom_label,

@@ -397,9 +397,19 @@ def test_deltas_of_shares_and_stars_are_differences() -> None:
     # Counts keep the relative change: 12 against 10 is +20%.
     assert fmt_delta("int", 12, 10) == "+20.0%"
     assert fmt_delta("int", 3, 0) == "—", "no relative change from nothing"
+    assert fmt_delta("int", 0, 0) == "±0.0%", "nothing before, nothing now: no change"
     assert fmt_delta("pct", 0.5, None) == "—"
     assert fmt_delta("pct", 0.5, float("nan")) == "—"
     assert fmt_delta("pct", 0.60001, 0.6) == "±0.0个百分点"
+
+
+def test_a_card_up_from_nothing_says_so(data_dir: Path) -> None:
+    # Urgent problems resolved: September C02 (closed 09-10), August none -> "上期为0", not
+    # a blank. Overdue cases: 0 in August and 0 in September -> no change, ±0.0%.
+    at = run_page("cases", period="2025-09")
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["解决急难愁盼问题"] == "上期为0"
+    assert deltas["超期未办结"] == "±0.0%"
 
 
 def test_quarterly_ratings_are_compared_with_the_previous_quarter(data_dir: Path) -> None:
@@ -412,8 +422,8 @@ def test_quarterly_ratings_are_compared_with_the_previous_quarter(data_dir: Path
     assert cards["物业平均星级"].delta == "-0.7星"
     assert cards["四星及以上占比"].value == "33.3%"
     assert cards["四星及以上占比"].delta == "-33.3个百分点"
-    assert cards["物业平均星级"].proto.delta_description == "环比（上季度）"
-    assert any(c.value.endswith("同比（上年同季度） —") for c in at.caption)
+    assert cards["物业平均星级"].proto.delta_description == "环比上季"
+    assert any(c.value.endswith("同比上年同季 —") for c in at.caption)
 
 
 def test_ranking_ties_are_broken_by_volume_then_shared(data_dir: Path) -> None:
