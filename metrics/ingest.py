@@ -889,7 +889,28 @@ def _checked(validation: Validation, replace: bool) -> tuple[Dataset, pa.Table]:
         raise ValueError(t("ingest_replace_no_period", "en", dataset=spec.name))
     if replace and validation.period is None:
         raise ValueError(t("ingest_replace_needs_period", "en"))
+    if replace and rows_in_period(validation) == 0:
+        # Most likely the wrong period was picked: replacing would delete that period's
+        # records and keep none of it.
+        assert validation.period is not None
+        raise IngestError("ingest_replace_outside", period=validation.period.code)
     return spec, validation.rows
+
+
+def rows_in_period(validation: Validation) -> int:
+    """How many of the file's rows fall in the period chosen for it (by the dataset's period
+    field: a date, a month or a quarter)."""
+    spec = DATASETS[validation.dataset]
+    period = validation.period
+    if validation.rows is None or period is None or spec.period_field is None:
+        return 0
+    column = validation.rows.column(spec.period_field)
+    if spec.field(spec.period_field).type == "quarter":
+        inside = pc.is_in(column, pa.array(quarters_in(period.start, period.end)))
+    else:
+        start, end = (pa.scalar(d, pa.date32()) for d in (period.start, period.end))
+        inside = pc.and_(pc.greater_equal(column, start), pc.less_equal(column, end))
+    return int(pc.sum(pc.cast(pc.fill_null(inside, False), pa.int64())).as_py() or 0)
 
 
 def _arrow(con: Any, statement: str, params: dict[str, Any] | None = None) -> pa.Table:

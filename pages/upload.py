@@ -119,7 +119,11 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
             key="upload_replace",
             help=tr("upload_replace_help"),
         )
-    diff = ingest.preview(_ui.get_store(), validation, replace=replace)
+    try:
+        diff = ingest.preview(_ui.get_store(), validation, replace=replace)
+    except ingest.IngestError as refused:  # e.g. replacing a period the file has no rows of
+        st.error(refused.message(lang))
+        return
     counts = diff.counts()
     c = st.columns(4)
     for col, name in zip(c, ("new", "changed", "unchanged", "deleted"), strict=True):

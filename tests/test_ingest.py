@@ -741,6 +741,36 @@ def test_replace_period_deletes_what_the_file_no_longer_has(store: Store) -> Non
     assert store.history("cases")[0]["rows_deleted"] == str(len(september) - 1)
 
 
+def test_replacing_a_period_the_file_has_no_rows_of_is_refused(
+    store: Store, tmp_path: Path
+) -> None:
+    # A September file sent as November's ledger with "replace": no row is of November, so
+    # replacing would delete QTX01's November records and keep none. Refused, nothing
+    # written; without "replace" the same file is a plain upsert (late corrections are fine).
+    row = case_row("Z01", reported_on="2025-09-20", resolved_on="", status="办理中")
+    november = Period.parse("2025-11")
+    v = check(store, csv_bytes([row]), period=november)
+    assert v.ok, v.problems
+    assert ingest.rows_in_period(v) == 0
+    assert (
+        ingest.rows_in_period(check(store, csv_bytes([row]), period=Period.parse("2025-09"))) == 1
+    )
+    before = snapshot(store.root)
+    with pytest.raises(ingest.IngestError) as refused:
+        ingest.preview(store, v, replace=True)
+    assert "2025-11" in refused.value.message("zh") and "替换本期数据" in refused.value.message(
+        "zh"
+    )
+    with pytest.raises(ingest.IngestError):
+        ingest.commit(store, v, user="pytest", replace=True)
+    path = tmp_path / "9月台账.csv"
+    path.write_bytes(csv_bytes([row]))
+    args = [str(path), "--dataset", "cases", "--community", "QTX01", "--period", "2025-11"]
+    assert main(["--data-dir", str(store.root), "ingest", *args, "--replace"]) == 2
+    assert snapshot(store.root) == before
+    assert ingest.preview(store, v).counts()["new"] == 1
+
+
 def test_a_key_taken_after_validation_is_refused_at_commit(store: Store) -> None:
     # Two clerks check files carrying the same new id; both pass (nobody holds it yet).
     mine = check(store, csv_bytes([case_row("RACE-1", note="A")]))
