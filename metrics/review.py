@@ -605,6 +605,8 @@ def _follow_up(
     detail: str,
     since: Any,
 ) -> dict[str, Any]:
+    """One follow-up item; its status says why it is on the list (a metric's item gets the
+    metric's status instead)."""
     community = names.get(row["community_id"], row["community_id"])
     grid = row.get("grid_name")
     owner = f"{community} {grid}" if isinstance(grid, str) and grid else community
@@ -620,7 +622,7 @@ def _follow_up(
         "since": _day(since),
         "age_days": None if age is None or pd.isna(age) else int(age),
         "status": None,
-        "cue": "",
+        "cue": t("fu_cue_" + kind, lang),
     }
 
 

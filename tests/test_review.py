@@ -313,6 +313,14 @@ def test_follow_up_list(tiny: Store) -> None:
         ["metric", "乙社区", "乙社区", "心愿实现率", "2025-10", None, "red"],
         ["metric", "乙社区", "乙社区", "超30天未认领", "2025-10", None, "amber"],
     ]
+    # The status column says why each item is listed; a metric's is its status cue.
+    assert follow["cue"].tolist()[:5] == [
+        "⏳ 超期未办结",
+        "⏳ 超期未认领",
+        "❌ 评星不合格或受处理",
+        "⚠️ 接近",
+        "❌ 未达标",
+    ]
     assert follow["detail"].tolist()[:5] == [
         "急难愁盼·供暖供水（督办）",
         "低保家庭·医疗康复",
