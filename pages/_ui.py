@@ -1131,13 +1131,27 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
         return
     page = page_picker(total, page_size, key=f"page_{dataset}")
     frame, _ = fetch((page - 1) * page_size, page_size)
-    shown = localise_columns(frame, dataset)
+    shown = _with_community_name(localise_columns(frame, dataset), frame, dataset)
     st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
     if total <= 100_000:  # larger extracts are the CLI's job
         full, _ = fetch(0, total)
         download_buttons(
-            localise_columns(full, dataset), f"{dataset}-{f.period.code}", key=f"rec_{dataset}"
+            _with_community_name(localise_columns(full, dataset), full, dataset),
+            f"{dataset}-{f.period.code}",
+            key=f"rec_{dataset}",
         )
+
+
+def _with_community_name(shown: pd.DataFrame, frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """`shown` with the community's name beside its code: a leader reads 北苑社区, not QTX01
+    (the register of communities has its names already)."""
+    if dataset == "communities" or "community_id" not in frame.columns:
+        return shown
+    names = community_names()
+    at = list(frame.columns).index("community_id") + 1
+    shown = shown.copy()
+    shown.insert(at, tr("col_community"), [names.get(c, c) for c in frame["community_id"]])
+    return shown
 
 
 def page_picker(total: int, page_size: int, *, key: str) -> int:

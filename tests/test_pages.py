@@ -532,3 +532,11 @@ def test_english_card_tooltips_use_english_brackets(data_dir: Path) -> None:
     tip = next(m.proto.help for m in at.metric if m.label == "Resolution rate")
     assert "vs previous: −40.0 pp (100.0%)" in tip and "vs last year: — (—)" in tip
     assert "（" not in tip and "）" not in tip
+
+
+def test_records_name_the_community_beside_its_code(data_dir: Path) -> None:
+    at = run_page("cases", period="2025-09")
+    records = at.dataframe[-1].value
+    assert list(records.columns[1:3]) == ["社区编码", "社区"]
+    names = dict(zip(records["社区编码"], records["社区"], strict=True))
+    assert names == {"QTX01": "北苑社区", "QTX02": "南苑社区"}  # September: C03–C05, C09, C10
