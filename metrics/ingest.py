@@ -1107,7 +1107,9 @@ def annotated_file(validation: Validation, lang: str = "zh") -> tuple[bytes, str
         by_row: dict[int, list[str]] = {}
         for p in validation.problems:
             if p.row is not None:
-                by_row.setdefault(p.row, []).append(f"{p.column}：{p.message(lang)}")
+                # "…的数据；网格编码：…", not "…的数据。；网格编码：…"
+                message = p.message(lang).rstrip("。")
+                by_row.setdefault(p.row, []).append(f"{p.column}：{message}")
         numbers = raw.row_numbers.to_pylist()
         frame[column] = ["；".join(by_row.get(n, [])) for n in numbers]
     stem = "annotated"

@@ -94,9 +94,19 @@ def _templates(dataset: str, community: str) -> None:
 
 def _problems(validation: ingest.Validation) -> None:
     lang = _ui.lang()
+    if validation.raw is None:  # not readable at all: what is wrong, and nothing to annotate
+        for problem in validation.problems:
+            st.error(problem.message(lang))
+        return
     st.error(validation.summary(lang))
+    frame = validation.problem_frame(lang)
     st.dataframe(
-        validation.problem_frame(lang), hide_index=True, placeholder="—", key="upload_problems"
+        frame,
+        hide_index=True,
+        placeholder="—",
+        key="upload_problems",
+        # The message says what to fix: give it the room (allowed values can be long).
+        column_config={frame.columns[-1]: st.column_config.TextColumn(width="large")},
     )
     data, name = ingest.annotated_file(validation, lang)
     st.download_button(
@@ -287,7 +297,8 @@ def page() -> None:
     limit_mb = max_upload_bytes() / 1024 / 1024
     uploaded = st.file_uploader(
         tr("upload_file", limit=f"{limit_mb:g}"),
-        type=["csv", "xlsx", "parquet"],
+        type=["csv", "xlsx"],  # Parquet exports from upstream systems go through the CLI
+        help=tr("upload_file_help"),
         key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
     if uploaded is not None:

@@ -265,6 +265,9 @@ def test_every_kind_of_problem_at_once(store: Store) -> None:
     assert v.problems[11].en == t("ingest_key_elsewhere", "en")
     assert "QTX02" not in v.problems[11].message("zh")
     assert v.row_count == 11 and v.bad_row_count == 10
+    # Row 9's two problems in the annotated file: one after the other, "；" between.
+    annotated = ingest.annotated_file(v)[0].decode("utf-8-sig")
+    assert "的数据；网格编码：" in annotated and "。；" not in annotated
     assert v.summary() == "共 11 行，发现 13 个问题，涉及 10 行。文件未导入，请修改后重新上传。"
 
 

@@ -234,6 +234,18 @@ def test_upload_page_rejects_a_bad_file_row_by_row(data_dir: Path) -> None:
     assert list(problems["列"]) == ["办结日期", "社区编码", "网格编码"]
     assert "文件未导入" in at.error[0].value
     assert store_files(data_dir) == before, "a rejected file leaves the store byte-for-byte alone"
+    assert t("upload_annotated", "zh") in [b.label for b in at.get("download_button")]
+
+
+@pytest.mark.usefixtures("local_mode")
+def test_upload_page_says_what_is_wrong_with_an_unreadable_file(data_dir: Path) -> None:
+    at = run_page("upload")
+    at.file_uploader[0].set_value(("11月台账.xlsx", b"PK\x03\x04 not really a workbook", "x"))
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "共 0 行" not in at.error[0].value
+    assert "行" not in at.dataframe[0].value.columns if at.dataframe else True  # no table
+    assert t("upload_annotated", "zh") not in [b.label for b in at.get("download_button")]
 
 
 @pytest.mark.usefixtures("local_mode")
