@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 import xlsxwriter
@@ -558,6 +558,13 @@ def render_pdf(data: Review, when: dt.datetime) -> bytes:
         _paragraph(pdf, sentence, 6.2)
         pdf.ln(1)
 
+    # The headline table is short: start it on a new page rather than leave its last row
+    # alone on the next one.
+    with pdf.offset_rendering() as dry:  # a dry run, undone on leaving (fpdf2)
+        dry.heading(t("sec_headline", lang))
+        _headline_table(cast(_Pdf, dry), data)
+    if dry.page_break_triggered:
+        pdf.add_page()
     pdf.heading(t("sec_headline", lang))
     _headline_table(pdf, data)
 
