@@ -1064,9 +1064,19 @@ def history(
 ) -> list[dict[str, Any]]:
     """Commits newest first, across datasets, each with its `action`: upload, rollback or
     load (a whole-table write such as the demo). For one community: its uploads, and every
-    rollback and load, since those change every community's rows."""
+    rollback and load, since those change every community's rows. A commit that a later
+    rollback undid says which (`undone_by`: that rollback's version)."""
     names = [dataset] if dataset else list(DATASETS)
-    entries = [_with_action(e) for name in names for e in store.history(name)]
+    entries = []
+    for name in names:
+        own = [_with_action(e) for e in store.history(name)]
+        undone = {
+            number: int(e["version"])
+            for e in own
+            for number in str(e.get("undid_versions") or "").split(",")
+            if number
+        }
+        entries += [{**e, "undone_by": undone.get(str(e["version"]))} for e in own]
     if community_id:
         entries = [
             e

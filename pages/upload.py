@@ -206,6 +206,7 @@ _HISTORY_COLUMNS = {
     "rows_changed": "upload_changed",
     "rows_deleted": "upload_deleted",
     "rolled_back_to": "history_restored_to",
+    "undone_by": "history_undone_by",
     "file_sha256": "col_sha256",
 }
 

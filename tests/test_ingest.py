@@ -822,6 +822,8 @@ def test_history_shows_rollbacks_to_every_community(store: Store) -> None:
     ]
     assert mine[0]["rolled_back_to"] == str(first - 1)
     assert mine[0]["undid_versions"] == f"{second},{first}"
+    # The undone upload says so, and by which rollback; the load before it was not undone.
+    assert [e["undone_by"] for e in mine] == [None, restored, None]
     with pytest.raises(ingest.IngestError) as latest:
         ingest.rollback_preview(store, "cases", restored)
     assert "没有可以恢复的第" in latest.value.message("zh")
