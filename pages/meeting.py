@@ -147,14 +147,14 @@ def _league(data: review.Review, names_only: bool, meeting: bool) -> None:
     if meeting:
         shown[tr("col_score")] = [f"{v:.1f}" if pd.notna(v) else "—" for v in table["score"]]
     event = _table(shown, meeting, key="league", **options)
-    _score_chart(table)
+    _score_chart(table, meeting)
     if names_only:
         return
     picked = list(event.selection.rows) if selectable else []
     _breakdown(data, picked[0] if picked else None, meeting)
 
 
-def _score_chart(table: pd.DataFrame) -> None:
+def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
     bars, title = table, tr("chart_scores")
     if len(table) > 2 * _ui.CHART_ENDS:  # many communities: the best and the worst
         bars = pd.concat([table.head(_ui.CHART_ENDS), table.tail(_ui.CHART_ENDS)])
@@ -174,6 +174,10 @@ def _score_chart(table: pd.DataFrame) -> None:
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(bars))
+    if meeting:  # read from the back of the room, like the rest of meeting mode
+        fig.update_layout(font={"size": 20}, title_font_size=24, height=100 + 44 * len(bars))
+        fig.update_xaxes(tickfont_size=18)
+        fig.update_yaxes(tickfont_size=20)
     st.plotly_chart(fig, config={"displaylogo": False})
 
 
