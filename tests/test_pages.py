@@ -512,12 +512,12 @@ def test_english_record_headers_are_labels(data_dir: Path, page: str) -> None:
     dataset = {"registry": "grids", "property": "property_ratings"}.get(page, page)
     at = run_page(page, "en", period="2025-09" if page != "property" else "2025-08")
     headers = list(at.dataframe[-1].value.columns)
-    assert (
-        headers
-        == [f.en for f in DATASETS[dataset].fields if f.name != "note" or page == "cases"][
-            : len(headers)
-        ]
-    )
+    expected = []  # the contract's English labels, the community's name beside its code
+    for f in DATASETS[dataset].fields:
+        expected.append(f.en)
+        if f.name == "community_id":
+            expected.append(t("col_community", "en"))
+    assert headers == expected
     assert not [h for h in headers if "_" in h or h.lower().startswith(("is ", "case id"))]
 
 
