@@ -79,14 +79,6 @@ def fmt_number(value: float | None, kind: str = "int", lang: str = "zh") -> str:
     return f"{round(value):,}"
 
 
-def fmt_change(value: float | None) -> str:
-    """A relative change such as +11.1% or −4.0%; '—' where undefined (None or NaN)."""
-    if value is None or is_empty(value):
-        return "—"
-    sign = "+" if value > 0 else "−" if value < 0 else "±"
-    return f"{sign}{abs(value) * 100:.1f}%"
-
-
 # 环比 and 同比 as leaders read them: a share that went from 96.2% to 81.7% fell by 14.5
 # percentage points (not by 15.1%), and mean stars by so many stars; counts, days and
 # per-capita figures change by a relative percentage.

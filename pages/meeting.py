@@ -51,9 +51,11 @@ _MEETING_CSS = f"""
 
 @st.cache_data(show_spinner=False, max_entries=50)
 def _review(
-    token: str, pkey: str, targets_version: int | None, period: str, lang: str, today: str
+    token: str, view: str, targets_version: int | None, period: str, lang: str, today: str
 ) -> review.Review:
-    # What a principal may see of the review is decided in metrics (access.meeting_review).
+    # What a principal may see of the review is decided in metrics (access.meeting_review):
+    # the whole review for readers of the city, the league's names and scores for clerks.
+    # `view` says which, so leaders share one cached review instead of one each.
     # `today` (local date) is in the key because a ledger not in by its deadline turns
     # from 未到期 into 缺报 at midnight without any new upload.
     return access.meeting_review(_ui.get_store(), Period.parse(period), _ui.who(), lang)
@@ -333,7 +335,8 @@ def page() -> None:
     token = _ui.version().token
     today = dt.datetime.now(tz=review.LOCAL_TZ).date().isoformat()
     lang = _ui.lang()
-    data = _review(token, me.key, targets.current_version(store), period.code, lang, today)
+    view = "city" if me.can("view_city") else "league"  # page() checked the league setting
+    data = _review(token, view, targets.current_version(store), period.code, lang, today)
     st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(lang))}")
     draw = {
         "narrative": lambda: _narrative(data),
