@@ -7,16 +7,14 @@ import datetime as dt
 import getpass
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from metrics import access, catalog, demo, ingest, review, templates
 from metrics.i18n import t
-from metrics.periods import Period
+from metrics.periods import Period, local_tz
 from metrics.schemas import DATASETS
 from metrics.store import Store
 
@@ -152,7 +150,7 @@ def _history(args: argparse.Namespace, store: Store) -> int:
     """One JSON object per commit, newest first; rollbacks and whole-table loads always
     (they change every community's rows); times in the readers' zone (GOVDASH_TZ)."""
     community = _scope(args, args.community).community_id
-    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
+    zone = local_tz()
     for entry in ingest.history(store, args.dataset, community):
         entry["committed_at"] = entry["committed_at"].astimezone(zone).isoformat("T", "seconds")
         print(json.dumps(entry, ensure_ascii=False, default=str))
@@ -181,7 +179,7 @@ def _rollback(args: argparse.Namespace, store: Store) -> int:
 
 
 def _commit_line(entry: dict[str, Any], lang: str) -> str:
-    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
+    zone = local_tz()
     parts = [
         t("history_version", lang, version=entry["version"]),
         entry["committed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
@@ -258,7 +256,7 @@ def _report(args: argparse.Namespace, store: Store) -> int:
     # Fix the version first: the printed token is the one the report is built at, even if
     # an upload lands meanwhile (an unknown or partial --version is refused here, exit 2).
     token = review.resolve(store, args.version, args.lang)
-    started = dt.datetime.now(tz=review.LOCAL_TZ)
+    started = dt.datetime.now(tz=local_tz())
     data = access.meeting_report(store, period, args.format, args.principal, token, args.lang)
     Path(args.out).write_bytes(data)
     result = {

@@ -8,14 +8,38 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 PeriodKind = Literal["month", "quarter", "half", "year", "range"]
 KINDS: tuple[PeriodKind, ...] = ("month", "quarter", "half", "year", "range")
 MONTHS_IN: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 _EN_MONTHS = [calendar.month_abbr[m] for m in range(13)]
+
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def local_tz() -> ZoneInfo:
+    """The readers' time zone (GOVDASH_TZ, default Beijing time): the one place it is read.
+
+    Deadlines are local days, and every time shown (history, audit, reports) is local."""
+    return ZoneInfo(os.environ.get("GOVDASH_TZ") or DEFAULT_TZ)
+
+
+def now() -> dt.datetime:
+    """The current moment in the readers' time zone."""
+    return dt.datetime.now(tz=local_tz())
+
+
+def local_time(moment: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) timestamp as the readers' wall-clock time."""
+    import pandas as pd  # only the callers that show times need pandas
+
+    return str(pd.Timestamp(moment).tz_convert(local_tz()).strftime(fmt))
 
 
 def month_start(year: int, month: int) -> dt.date:

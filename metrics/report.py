@@ -25,8 +25,8 @@ from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
 from metrics.catalog import metric
 from metrics.export import neutralise
 from metrics.i18n import ABSOLUTE_DELTAS, fmt_delta, fmt_number, t
-from metrics.periods import Period
-from metrics.review import LOCAL_TZ, Review, is_missing, records, review
+from metrics.periods import Period, local_tz
+from metrics.review import Review, is_missing, records, review
 from metrics.store import Store, StoreVersion
 from metrics.targets import FILLS, ICONS, MARKS, NEUTRAL, cue
 
@@ -51,7 +51,7 @@ def build_report(
     StoreVersion or a Review.token; the latest if None)."""
     if isinstance(period, str):
         period = Period.parse(period)
-    when = (generated_at or dt.datetime.now(tz=LOCAL_TZ)).astimezone(LOCAL_TZ)
+    when = (generated_at or dt.datetime.now(tz=local_tz())).astimezone(local_tz())
     data = review(store, period, version, lang, as_of=when)
     if fmt == "pdf":
         return render_pdf(data, when)
@@ -78,8 +78,16 @@ def _about(data: Review, when: dt.datetime) -> list[tuple[str, str]]:
             t("report_targets_version", lang),
             str(tv) if tv is not None else t("report_targets_default", lang),
         ),
-        (t("report_generated", lang), when.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"),
+        (t("report_generated", lang), when.strftime("%Y-%m-%d %H:%M") + f" ({_utc_offset(when)})"),
     ]
+
+
+def _utc_offset(when: dt.datetime) -> str:
+    """ "UTC+8" for Beijing time: the zone the report's times are in."""
+    offset = when.utcoffset() or dt.timedelta(0)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    minutes = abs(rest) // 60
+    return f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
 
 
 def _value(value: Any, kind: str, lang: str) -> str:

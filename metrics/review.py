@@ -28,7 +28,7 @@ import pandas as pd
 from metrics import catalog, targets
 from metrics.catalog import metric
 from metrics.i18n import delta, fmt_delta, fmt_number, name_label, t
-from metrics.periods import Period, add_months
+from metrics.periods import Period, add_months, local_tz
 from metrics.queries import communities, compared_periods
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
@@ -53,7 +53,6 @@ HEADLINE = [
 TREND_METRICS = ["cases_received", "resolution_rate"]
 MONTHLY_LEDGERS = ("cases", "wishes", "employment")
 QUARTERLY_LEDGERS = ("property_ratings",)
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))  # Qingtongxia: deadlines are local days
 TARGETS_KEY = "_targets"
 
 SubmissionStatus = Literal["on_time", "late", "missing", "pending"]
@@ -649,7 +648,7 @@ def reporting_periods(period: Period) -> dict[str, Period]:
 def deadline(reporting: Period, day: int) -> dt.datetime:
     """The end of day `day` of the month after the reporting period, local time."""
     month = add_months(reporting.end, 1)
-    return dt.datetime.combine(month.replace(day=day), dt.time.max, tzinfo=LOCAL_TZ)
+    return dt.datetime.combine(month.replace(day=day), dt.time.max, tzinfo=local_tz())
 
 
 def _covers(entry: Mapping[str, Any], reporting: Period) -> bool:
@@ -698,7 +697,7 @@ def submissions(
     community (the demo builder, an admin's whole-table replace) counts for every
     community; the demo builder's loads count as on time, and the note says so.
     """
-    now = as_of or dt.datetime.now(tz=LOCAL_TZ)
+    now = as_of or dt.datetime.now(tz=local_tz())
     rows = []
     for dataset, reporting in reporting_periods(period).items():
         due = deadline(reporting, tg.deadline_day)
@@ -723,7 +722,7 @@ def submissions(
                 if not first.get("community_id"):
                     note = t("sub_whole_table_note", lang)
             submitted = (
-                first["committed_at"].astimezone(LOCAL_TZ).replace(tzinfo=None, microsecond=0)
+                first["committed_at"].astimezone(local_tz()).replace(tzinfo=None, microsecond=0)
                 if first
                 else None
             )

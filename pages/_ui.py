@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,7 +25,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-from metrics import access, catalog, demo, queries, targets
+from metrics import access, catalog, demo, periods, queries, targets
 from metrics.access import Principal
 from metrics.catalog import Scope
 from metrics.export import to_csv_bytes, to_xlsx_bytes
@@ -1376,8 +1375,7 @@ def render(spec: PageSpec) -> None:
 
 def local_time(moment: Any) -> str:
     """A stored UTC timestamp as the readers' wall-clock time (GOVDASH_TZ, default Beijing)."""
-    zone = ZoneInfo(os.environ.get("GOVDASH_TZ", "Asia/Shanghai"))
-    return str(pd.Timestamp(moment).tz_convert(zone).strftime("%Y-%m-%d %H:%M"))
+    return periods.local_time(moment)
 
 
 def hide_table_download() -> None:

@@ -7,14 +7,13 @@ same store version as the screen (the version is printed on both).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from metrics import access, catalog, report, review, targets
+from metrics import access, catalog, periods, report, review, targets
 from metrics.i18n import fmt_delta, fmt_number
 from metrics.periods import Period
 from pages import _ui
@@ -333,7 +332,7 @@ def page() -> None:
     meeting = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode") and not names_only
     store = _ui.get_store()
     token = _ui.version().token
-    today = dt.datetime.now(tz=review.LOCAL_TZ).date().isoformat()
+    today = periods.now().date().isoformat()
     lang = _ui.lang()
     view = "city" if me.can("view_city") else "league"  # page() checked the league setting
     data = _review(token, view, targets.current_version(store), period.code, lang, today)

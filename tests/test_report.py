@@ -16,6 +16,7 @@ import pytest
 from fpdf import FPDF
 
 from metrics.__main__ import main
+from metrics.periods import local_tz
 from metrics.report import (
     FONT,
     FONT_FACE_SC,
@@ -24,11 +25,11 @@ from metrics.report import (
     build_report,
     wrap_lines,
 )
-from metrics.review import LOCAL_TZ, review
+from metrics.review import review
 from metrics.store import Store
 from tests.test_review import OCTOBER, build_store, upload
 
-WHEN = dt.datetime(2025, 11, 6, 9, 30, tzinfo=LOCAL_TZ)
+WHEN = dt.datetime(2025, 11, 6, 9, 30, tzinfo=local_tz())
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (make setup) not installed"
 )
@@ -143,7 +144,7 @@ def test_cli_writes_the_report(
     assert printed["version"] == token  # the version it was built from, as README says
     assert printed["period"] == "2025Q4"
     generated = dt.datetime.fromisoformat(printed["generated_at"])
-    assert abs(dt.datetime.now(tz=LOCAL_TZ) - generated) < dt.timedelta(minutes=5)
+    assert abs(dt.datetime.now(tz=local_tz()) - generated) < dt.timedelta(minutes=5)
     # Rebuilt at the printed token after an upload: the same figures.
     resolved = "K4,A02,A02-G1,矛盾纠纷,噪音扰民,敲门队,false,2025-10-08,2025-10-30,已化解\n"
     upload(tiny, "cases", resolved, "A02", "2025-10")

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pytest
 
 from metrics import targets
-from metrics.periods import Period
-from metrics.review import LOCAL_TZ, review
+from metrics.periods import Period, local_tz
+from metrics.review import review
 from metrics.schemas import DATASETS
 from metrics.store import Store
 
@@ -356,7 +356,7 @@ def test_submission_on_time_and_not_yet_due(tiny: Store) -> None:
     subs = review(tiny, future).submissions.set_index(["dataset", "community_id"])
     assert subs.loc[("cases", "A01"), "status"] == "on_time"
     assert subs.loc[("cases", "A02"), "status"] == "pending"
-    later = dt.datetime(2099, 3, 1, tzinfo=LOCAL_TZ)
+    later = dt.datetime(2099, 3, 1, tzinfo=local_tz())
     subs = review(tiny, future, as_of=later).submissions.set_index(["dataset", "community_id"])
     assert subs.loc[("cases", "A02"), "status"] == "missing"
     assert subs.loc[("cases", "A02"), "cue"] == "❌ 缺报"
