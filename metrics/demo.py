@@ -222,8 +222,13 @@ def _cases(
     df = pd.DataFrame(rows).sort_values(["reported_on", "community_id"], kind="stable")
     df = df.reset_index(drop=True)
     df.insert(0, "case_id", [f"AJ{d:%Y%m}-{i + 1:05d}" for i, d in enumerate(df["reported_on"])])
+    _close_cases(rng, df, quality)
+    return df
 
-    # Outcomes. Slower communities take longer and leave more open and unresolved.
+
+def _close_cases(rng: np.random.Generator, df: pd.DataFrame, quality: dict[str, float]) -> None:
+    """Outcomes and supervision orders, in place."""
+    # Slower communities take longer and leave more open and unresolved.
     q = df["community_id"].map(quality).to_numpy()
     mean_days = 4 + 22 * (1 - q)
     days = np.ceil(rng.exponential(mean_days)).astype(int) + 1
@@ -260,7 +265,6 @@ def _cases(
     )
     df.loc[picked, "is_supervised"] = True
     df.loc[picked[::2], "channel"] = "民情督办单"
-    return df
 
 
 def _wishes(
