@@ -17,14 +17,8 @@ from fpdf import FPDF
 
 from metrics.__main__ import main
 from metrics.periods import local_tz
-from metrics.report import (
-    FONT,
-    FONT_FACE_SC,
-    FONT_FILES,
-    _heading_lines,
-    build_report,
-    wrap_lines,
-)
+from metrics.report import FONT, FONT_FACE_SC, FONT_FILES, build_report, wrap_lines
+from metrics.report.pdf_layout import _heading_lines
 from metrics.review import review
 from metrics.store import Store
 from tests.test_review import OCTOBER, build_store, upload
