@@ -1,10 +1,12 @@
-"""The data contract in code: datasets, their fields, types, allowed values and keys.
+"""The data contract in code: datasets, their fields, types, allowed values and keys, and
+the rules across a row's fields (validation checks them, the template states them).
 
 `docs/data-contract.md` is the prose version of this module; a test keeps the two in step.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -258,3 +260,42 @@ def stars_for(total_score: float) -> int:
         if total_score >= lower:
             return stars
     return 1
+
+
+# -- rules across the fields of a row, and the example row ------------------------------
+# Dates that must not come before another date of the same row: (earlier, later).
+DATE_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
+    "cases": (("reported_on", "resolved_on"),),
+    "wishes": (
+        ("registered_on", "claimed_on"),
+        ("claimed_on", "fulfilled_on"),
+        ("registered_on", "fulfilled_on"),
+    ),
+}
+# What each status needs filled in (first) and left empty (second).
+STATUS_RULES: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "cases": {
+        "办理中": ((), ("resolved_on",)),
+        "已化解": (("resolved_on",), ()),
+        "未化解": (("resolved_on",), ()),
+    },
+    "wishes": {
+        "待认领": ((), ("claimed_on", "claimed_by", "fulfilled_on")),
+        "已认领": (("claimed_on", "claimed_by"), ("fulfilled_on",)),
+        "已实现": (("claimed_on", "claimed_by", "fulfilled_on"), ()),
+    },
+}
+# No ledger holds a date before 2000: an earlier one is a typo or a number taken for a
+# date ('2026' as an Excel serial is 1905-07-18), so it is refused.
+MIN_DATE = dt.date(2000, 1, 1)
+# The template's example row is marked in this field (its value starts with 示例 or
+# EXAMPLE) and refused on upload: unchanged, it would overwrite or invent real records.
+EXAMPLE_FIELD = {
+    "communities": "name",
+    "grids": "grid_id",
+    "cases": "case_id",
+    "wishes": "wish_id",
+    "employment": "month",
+    "property_ratings": "compound",
+}
+EXAMPLE_MARKS = ("示例", "example")

@@ -5,7 +5,7 @@ each column's format, whether it is required, its allowed values, accepted spell
 the rules across columns. The template is made for one community: its code and one of its
 grids, so rows copied from the example pass. The example row itself is marked (its id,
 month or name starts with 示例 / EXAMPLE) and validation refuses it, so an unchanged
-template can never overwrite real records (ingest.EXAMPLE_FIELD).
+template can never overwrite real records (schemas.EXAMPLE_FIELD).
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ import pandas as pd
 
 from metrics import export
 from metrics.i18n import t
-from metrics.ingest import DATE_ORDER, EXAMPLE_FIELD, MIN_DATE, STATUS_RULES
-from metrics.schemas import DATASETS, SCORE_PARTS, STAR_BANDS, TOTAL_TOLERANCE, Dataset
+from metrics.schemas import (
+    DATASETS,
+    DATE_ORDER,
+    EXAMPLE_FIELD,
+    MIN_DATE,
+    SCORE_PARTS,
+    STAR_BANDS,
+    STATUS_RULES,
+    TOTAL_TOLERANCE,
+    Dataset,
+)
 from metrics.store import Store
 
 TemplateFormat = Literal["csv", "xlsx"]
