@@ -18,7 +18,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import duckdb
 import numpy as np
@@ -28,12 +28,15 @@ import pyarrow.compute as pc
 import yaml
 
 from metrics.periods import MONTHS_IN, Period, add_months, month_end
-from metrics.schemas import DATASETS
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 Bucket = Literal["month", "quarter", "half", "year", "all"]
+# What a metric's SQL reads: the rollups only (its values are then kept per community and
+# standard period, metrics/period_values.py), or a dataset's records or the registry.
+Source = Literal["rollup", "records"]
+SOURCES: tuple[Source, ...] = ("rollup", "records")
 # "total" is for totals and trend, which read the total rows only: rollup-backed metrics
 # then skip the per-community rows (metrics on raw records ignore it and give both).
 By = Literal["community", "grid", "total"]
@@ -50,6 +53,7 @@ class Metric:
     direction: str
     additive: bool
     dataset: str
+    source: Source
     grid: bool
     standard: dict[str, float] = field(default_factory=dict)
 
@@ -80,11 +84,18 @@ def catalog() -> dict[str, Metric]:
             direction=entry["direction"],
             additive=bool(entry["additive"]),
             dataset=entry["dataset"],
+            source=_source(name, entry["source"]),
             grid=bool(entry["grid"]),
             standard=entry.get("standard") or {},
         )
         for name, entry in raw.items()
     }
+
+
+def _source(name: str, value: Any) -> Source:
+    if value not in SOURCES:
+        raise ValueError(f"catalog.yaml: {name}: source must be rollup or records, not {value!r}")
+    return cast(Source, value)
 
 
 def metric(name: str) -> Metric:
@@ -149,16 +160,10 @@ def _query_sql(name: str, by: By, scope: Scope, shared: dict[str, str]) -> str:
     return _ROLLUP_READ_RE.sub(twin, sql)
 
 
-_TABLE_READ_RE = re.compile(r"\b(?:FROM|JOIN)\s+([a-z_]+)", re.IGNORECASE)
-
-
-@functools.cache
 def precomputed(name: str) -> bool:
     """Whether the store keeps the metric's value per community and standard period
-    (metrics/period_values.py): it reads the rollups and no dataset's records."""
-    code = re.sub(r"--[^\n]*", "", metric(name).sql)
-    reads = set(_TABLE_READ_RE.findall(code))
-    return bool(_ROLLUP_READ_RE.search(code)) and not reads & set(DATASETS)
+    (metrics/period_values.py): its catalog entry says it reads the rollups only."""
+    return metric(name).source == "rollup"
 
 
 def _standard_periods(

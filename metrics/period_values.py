@@ -14,8 +14,8 @@ Every value is what the metric's own SQL gives (`catalog.evaluate_many(..., look
 on the same pinned rollups), so the table is a cache of the catalog, never a second
 definition; tests/test_period_values.py compares the two for every metric and period.
 
-This module computes rows; `metrics.store` decides when, writes them, and pins the version
-a connection reads. It never imports the store.
+This module computes rows; `metrics.derived` (period_table.py) decides when, writes them,
+and pins the version a connection reads. It never imports the store.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ BREAKDOWNS = {
     "property_ratings": ("stars", "outcome", "company"),
 }
 # Tables of the city's record counts by month and value of each breakdown column, kept by
-# the store in every commit (Store.refresh_city_counts): a city-wide breakdown reads a few
-# hundred rows instead of every record of the period (176 ms over a year at 10^8 records).
+# the store in every commit (metrics/derived/city_counts.py): a city-wide breakdown reads a
+# few hundred rows instead of every record of the period (176 ms over a year at 10^8 records).
 CITY_COUNTS = {"cases": "cases_city_counts", "wishes": "wishes_city_counts"}
 
 

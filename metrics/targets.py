@@ -1,10 +1,10 @@
 """Targets and the red/amber/green status every KPI, ranking and report shows.
 
 The shipped defaults are targets_default.yaml. An admin's edits are kept in the store as a
-small Delta table of its own, `<store>/store/_targets`: one row holding the whole targets
-document as JSON, each edit a new table version with the editor in the commit metadata, so
-a report can name (and later reuse) the targets it was built with. It is not a dataset:
-uploads, the data contract and StoreVersion do not see it.
+document (`Store.write_document`, the side table `<store>/store/_targets`): each edit a
+new version with the editor in the commit metadata, so a report can name (and later
+reuse) the targets it was built with. It is not a dataset: uploads, the data contract and
+StoreVersion do not see it.
 
 A status always travels with a text cue (✅ 达标 / ⚠️ 接近 / ❌ 未达标), so colour is never
 the only signal (WCAG 1.4.1).
@@ -12,9 +12,7 @@ the only signal (WCAG 1.4.1).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,16 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
-from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
 
 from metrics.catalog import catalog, metric
 from metrics.i18n import fmt_number, t
 from metrics.periods import Period
-from metrics.store import META_PREFIX, Store
+from metrics.store import Store
 
 DEFAULTS_PATH = Path(__file__).resolve().parent / "targets_default.yaml"
 TABLE_NAME = "_targets"
@@ -241,34 +235,18 @@ def table_path(store: Store) -> Path:
     return store.tables_dir / TABLE_NAME
 
 
-def _table(store: Store, version: int | None = None) -> DeltaTable | None:
-    path = table_path(store)
-    if not (path / "_delta_log").is_dir():
-        return None
-    try:
-        return (
-            DeltaTable(str(path), version=version) if version is not None else DeltaTable(str(path))
-        )
-    except TableNotFoundError:
-        return None
-
-
 def current_version(store: Store) -> int | None:
-    table = _table(store)
-    return table.version() if table is not None else None
+    return store.document_version(TABLE_NAME)
 
 
 def load(store: Store, version: int | None = None) -> Targets:
     """The targets at `version` of the store's copy (latest if None); defaults if none saved."""
-    table = _table(store, version)
-    if table is None:
+    document, saved = store.read_document(TABLE_NAME, version)
+    if saved is None:
         if version is not None:
             raise ValueError(f"targets: no version {version} in the store")
         return defaults()
-    # Read the Parquet files directly: DeltaTable.to_pyarrow_table aborts the process at exit.
-    data = pq.read_table(table.file_uris())
-    document = json.loads(data.column("document")[0].as_py())
-    return from_document(document, version=table.version())
+    return from_document(document, version=saved)
 
 
 FROZEN_DEFAULTS_USER = "system"  # who "saved" the shipped defaults when first used
@@ -286,9 +264,8 @@ def pinned(store: Store) -> Targets:
     if found.version is not None:
         return found
     try:
-        with store.lock(TABLE_NAME):
-            if current_version(store) is None:  # nobody saved them meanwhile
-                _write(store, found, FROZEN_DEFAULTS_USER)
+        # Unless somebody saved them meanwhile.
+        _write(store, found, FROZEN_DEFAULTS_USER, if_unsaved=True)
     except OSError:
         return found
     return load(store)
@@ -296,38 +273,23 @@ def pinned(store: Store) -> Targets:
 
 def save(store: Store, targets: Targets, user: str) -> int:
     """Write `targets` as a new version of the store's copy; returns that version."""
-    with store.lock(TABLE_NAME):
-        return _write(store, targets, user)
+    return _write(store, targets, user)
 
 
-def _write(store: Store, targets: Targets, user: str) -> int:
-    document = json.dumps(from_document(targets.to_document()).to_document(), ensure_ascii=False)
-    table_path(store).parent.mkdir(parents=True, exist_ok=True)
-    data = pa.table({"document": pa.array([document], pa.string())})
-    meta = {META_PREFIX + "user": user, META_PREFIX + "dataset": TABLE_NAME}
-    write_deltalake(
-        str(table_path(store)),
-        data,
-        mode="overwrite",
-        commit_properties=CommitProperties(custom_metadata=meta),
-    )
-    version = current_version(store)
-    assert version is not None
-    return version
+def _write(store: Store, targets: Targets, user: str, *, if_unsaved: bool = False) -> int:
+    document = from_document(targets.to_document()).to_document()
+    return store.write_document(TABLE_NAME, document, user, if_unsaved=if_unsaved)
 
 
 def history(store: Store) -> list[dict[str, Any]]:
     """Edits newest first: version, committed_at (UTC), user."""
-    table = _table(store)
-    if table is None:
-        return []
     return [
         {
-            "version": entry.get("version"),
-            "committed_at": dt.datetime.fromtimestamp(entry.get("timestamp", 0) / 1000, tz=dt.UTC),
-            "user": entry.get(META_PREFIX + "user", ""),
+            "version": entry["version"],
+            "committed_at": entry["committed_at"],
+            "user": entry.get("user", ""),
         }
-        for entry in table.history()
+        for entry in store.document_history(TABLE_NAME)
     ]
 
 

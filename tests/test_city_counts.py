@@ -1,4 +1,4 @@
-"""The city's counts per breakdown column (metrics/store.py CITY_COUNTS): a city-wide
+"""The city's counts per breakdown column (metrics/derived/city_counts.py): a city-wide
 breakdown gives exactly what counting the records gives, after uploads and rollbacks too."""
 
 from __future__ import annotations
