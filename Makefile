@@ -25,9 +25,11 @@ run: setup
 
 check: lint types test
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 types: setup
 	$(BIN)/mypy

@@ -7,12 +7,16 @@ import logging
 
 import streamlit as st
 
-from pages import _ui
+from metrics.access import Action
+from pages._page import entrypoint_ran, leave_legacy_mode, sidebar_chrome
+from pages._records import hide_table_download
+from pages._signin import mode_banner, principal, signin_page
+from pages._text import tr
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 # path, title, icon, URL, the permission it needs (None: anyone who may read)
-PAGES = [
+PAGES: list[tuple[str, str, str, str, Action | None]] = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview", None),
     ("pages/meeting.py", "page_meeting", ":material/event_note:", "meeting", None),
     ("pages/cases.py", "page_cases", ":material/gavel:", "cases", None),
@@ -24,31 +28,31 @@ PAGES = [
     ("pages/admin.py", "page_admin", ":material/admin_panel_settings:", "admin", "admin"),
 ]
 
-_ui.leave_legacy_mode()
+leave_legacy_mode()
 st.set_page_config(
     page_title="基层治理数据看板", page_icon=":material/account_balance:", layout="wide"
 )
-_ui.sidebar_chrome()
-_ui.hide_table_download()  # Streamlit's own table CSV keeps formulas live
-who = _ui.principal()
+sidebar_chrome()
+hide_table_download()  # Streamlit's own table CSV keeps formulas live
+who = principal()
 if who is None:
     # Not signed in, or not on the roles list: every address shows the sign-in (or the
     # refusal), so a bookmarked page asks for a sign-in instead of "page not found".
     st.navigation(
         [
-            st.Page(_ui.signin_page, title=_ui.tr("login_title"), url_path=url, default=i == 0)
+            st.Page(signin_page, title=tr("login_title"), url_path=url, default=i == 0)
             for i, (_, _, _, url, _) in enumerate(PAGES)
         ],
         position="hidden",
     ).run()
     st.stop()
-_ui.mode_banner(who)
+mode_banner(who)
 navigation = st.navigation(
     [
-        st.Page(path, title=_ui.tr(title), icon=icon, url_path=url, default=(url == "overview"))
+        st.Page(path, title=tr(title), icon=icon, url_path=url, default=(url == "overview"))
         for path, title, icon, url, needs in PAGES
         if needs is None or who.can(needs)
     ]
 )
-_ui.entrypoint_ran()
+entrypoint_ran()
 navigation.run()

@@ -5,22 +5,28 @@ every change is a new version in the store and an entry in the audit log.
 from __future__ import annotations
 
 import pandas as pd
+import streamlit as st
 
-from metrics import access, targets
-from pages import _ui
-from pages._ui import st, tr
+from metrics import access
+from metrics.periods import local_time
+from pages import _cache
+from pages._filters import community_names
+from pages._page import header, run_page
+from pages._records import download_buttons, labelled
+from pages._signin import clear_access_cache, who
+from pages._text import lang, md_escape, tr
 
-TARGET_NUMBERS = (*targets.BOUND_COLUMNS, *(f"weight_{k}" for k in targets.ASSESSMENTS))
+TARGET_NUMBERS = list(access.TARGET_NUMBERS)
 
 
 def _targets_tab() -> None:
-    me = _ui.who()
-    current = _ui.current_targets()
+    me = who()
+    current = _cache.current_targets()
     st.caption(tr("admin_targets_help"))
-    base = targets.to_frame(current, _ui.lang())
+    base = access.targets_frame(current, lang())
     shown = base.copy()
     shown["direction"] = [tr(f"direction_{d}") for d in base["direction"]]
-    shown[list(TARGET_NUMBERS)] = shown[list(TARGET_NUMBERS)].astype("float64")
+    shown[TARGET_NUMBERS] = shown[TARGET_NUMBERS].astype("float64")
     edited = st.data_editor(
         shown,
         hide_index=True,
@@ -42,19 +48,19 @@ def _targets_tab() -> None:
         # Rows cannot be added or removed here, so codes and directions come from `base`.
         edited = edited.assign(metric=base["metric"].values, direction=base["direction"].values)
         try:
-            new = targets.from_frame(edited, current)
-        except targets.TargetsError as exc:
-            st.error(_ui.md_escape(tr("admin_targets_invalid", detail=exc.message(_ui.lang()))))
+            new = access.targets_from_frame(edited, current)
+        except access.TargetsError as exc:
+            st.error(md_escape(tr("admin_targets_invalid", detail=exc.message(lang()))))
             return
-        version = access.save_targets(_ui.get_store(), new, me)
+        version = access.save_targets(_cache.get_store(), new, me)
         st.session_state["admin_done"] = tr("admin_saved", version=version)
         st.rerun()
-    history = targets.history(_ui.get_store())
+    history = access.targets_history(_cache.get_store(), me)
     if history:
         frame = pd.DataFrame(history)
-        frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
+        frame["committed_at"] = [local_time(t) for t in frame["committed_at"]]
         st.dataframe(
-            _ui.labelled(
+            labelled(
                 frame,
                 {"version": "upload_version", "committed_at": "upload_time", "user": "upload_user"},
             ),
@@ -65,10 +71,10 @@ def _targets_tab() -> None:
 
 
 def _roles_tab() -> None:
-    me = _ui.who()
-    store = _ui.get_store()
+    me = who()
+    store = _cache.get_store()
     roles = access.load_roles(store)
-    names = _ui.community_names()
+    names = community_names()
     st.caption(tr("admin_roles_help"))
     frame = pd.DataFrame(roles["users"], columns=["user", "role", "community_id", "name"])
     edited = st.data_editor(
@@ -97,13 +103,13 @@ def _roles_tab() -> None:
             for row in edited.to_dict("records")
         ]
         document = {"users": users, "settings": {"clerks_see_ranking": see}}
-        problems = access.validate_roles(document, set(names), _ui.lang())
+        problems = access.validate_roles(document, set(names), lang())
         if problems:
             for problem in problems:
-                st.error(_ui.md_escape(problem))  # holds what was typed: text, not Markdown
+                st.error(md_escape(problem))  # holds what was typed: text, not Markdown
             return
         version = access.save_roles(store, document, me)
-        _ui.clear_access_cache()
+        clear_access_cache()
         st.session_state["admin_done"] = tr("admin_saved", version=version)
         st.rerun()
 
@@ -112,12 +118,12 @@ AUDIT_SHOWN = 500  # on screen; the download holds every entry
 
 
 def _audit_tab() -> None:
-    frame = access.audit_log(_ui.get_store(), _ui.who())
+    frame = access.audit_log(_cache.get_store(), who())
     if frame.empty:
         st.info(tr("admin_audit_empty"))
         return
-    frame["at"] = [_ui.local_time(t) for t in frame["at"]]
-    shown = _ui.labelled(
+    frame["at"] = [local_time(t) for t in frame["at"]]
+    shown = labelled(
         frame,
         {
             "at": "upload_time",
@@ -130,12 +136,12 @@ def _audit_tab() -> None:
     )
     st.caption(tr("admin_audit_count", shown=min(len(shown), AUDIT_SHOWN), total=len(shown)))
     st.dataframe(shown.head(AUDIT_SHOWN), hide_index=True, placeholder="—", key="audit_log")
-    _ui.download_buttons(shown, tr("admin_audit_file"), key="audit")
+    download_buttons(shown, tr("admin_audit_file"), key="audit")
 
 
 def page() -> None:
-    access.require(_ui.who(), "admin")
-    _ui.header("page_admin", "intro_admin")
+    access.require(who(), "admin")
+    header("page_admin", "intro_admin")
     done = st.session_state.pop("admin_done", None)
     if done:
         st.success(done)
@@ -150,4 +156,4 @@ def page() -> None:
         _audit_tab()
 
 
-_ui.run_page(page, "page_admin")
+run_page(page, "page_admin")

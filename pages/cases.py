@@ -1,9 +1,9 @@
 """矛盾纠纷与诉求 Disputes and urgent problems: intake, resolution, backlog and overdue cases."""
 
-from pages import _ui
+from pages._page import PageSpec, render
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_cases",
         intro_key="intro_cases",
         kpis=(

@@ -1,9 +1,9 @@
 """就业服务 Employment service: job seekers, postings, positions and placements."""
 
-from pages import _ui
+from pages._page import PageSpec, render
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_employment",
         intro_key="intro_employment",
         kpis=(

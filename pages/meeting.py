@@ -12,14 +12,22 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
-from metrics import access, catalog, periods, report, review, targets
+from metrics import access
+from metrics.access import Review
 from metrics.i18n import fmt_delta, fmt_number
-from metrics.periods import Period
-from pages import _ui
-from pages._ui import st, tr
+from pages import _cache
+from pages._cards import DELTA_COLOURS
+from pages._charts import style
+from pages._filters import period_filter
+from pages._page import header, run_page
+from pages._rankings import CHART_ENDS
+from pages._records import download_buttons, labelled, table_height
+from pages._signin import who
+from pages._text import lang, md_escape, metric_value, plot_text, tr
 
-SCORE_COLOUR = targets.NEUTRAL
+SCORE_COLOUR = access.SCORE_COLOUR
 
 SECTIONS = ("narrative", "headline", "league", "followups", "submissions", "report")
 
@@ -48,18 +56,6 @@ _MEETING_CSS = f"""
 """
 
 
-@st.cache_data(show_spinner=False, max_entries=50)
-def _review(
-    token: str, view: str, targets_version: int | None, period: str, lang: str, today: str
-) -> review.Review:
-    # What a principal may see of the review is decided in metrics (access.meeting_review):
-    # the whole review for readers of the city, the league's names and scores for clerks.
-    # `view` says which, so leaders share one cached review instead of one each.
-    # `today` (local date) is in the key because a ledger not in by its deadline turns
-    # from 未到期 into 缺报 at midnight without any new upload.
-    return access.meeting_review(_ui.get_store(), Period.parse(period), _ui.who(), lang)
-
-
 def _table(frame: pd.DataFrame, meeting: bool, *, key: str, **options: Any) -> Any:
     """st.table in meeting mode (large type), else an interactive st.dataframe."""
     if meeting:
@@ -67,38 +63,38 @@ def _table(frame: pd.DataFrame, meeting: bool, *, key: str, **options: Any) -> A
     return st.dataframe(frame, placeholder="—", key=key, **options)
 
 
-def _narrative(data: review.Review) -> None:
+def _narrative(data: Review) -> None:
     st.subheader(tr("sec_narrative"))
     for sentence in data.narrative:
-        st.markdown(_ui.md_escape(sentence))
+        st.markdown(md_escape(sentence))
 
 
-def _headline(data: review.Review, meeting: bool) -> None:
+def _headline(data: Review, meeting: bool) -> None:
     st.subheader(tr("sec_headline"))
-    rows = review.records(data.headline)
-    lang = _ui.lang()
+    rows = access.headline_rows(data)
+    language = lang()
     per_row = 3 if meeting else 4  # a projector's figures need the room
     for start in range(0, len(rows), per_row):
         cols = st.columns(per_row)
         for col, row in zip(cols, rows[start : start + per_row], strict=False):
-            m = catalog.metric(row["metric"])
+            m = access.metric(row["metric"])
             value = _value(row["value"])
             mom = _value(row["mom"])
             # 环比 in percentage points for a share, in stars for stars (i18n.fmt_delta)
-            said = fmt_delta(m.format, value, _value(row["previous"]), lang, minus="-")
+            said = fmt_delta(m.format, value, _value(row["previous"]), language, minus="-")
             if said.startswith("±"):
                 mom = 0.0
             col.metric(
                 row["label"],
-                _ui.metric_value(row["metric"], value),
+                metric_value(row["metric"], value),
                 delta=None if mom is None else said,
-                delta_color="off" if not mom else _ui.DELTA_COLOURS.get(m.direction, "off"),
+                delta_color="off" if not mom else DELTA_COLOURS.get(m.direction, "off"),
                 delta_arrow="off" if mom == 0 else "auto",
                 delta_description=tr("mom"),
                 border=True,
             )
             cue = f"{row['cue']} · " if row["cue"] else ""
-            yoy = fmt_delta(m.format, value, _value(row["year_ago"]), lang)
+            yoy = fmt_delta(m.format, value, _value(row["year_ago"]), language)
             col.caption(f"{cue}{tr('yoy')} {yoy}")
 
 
@@ -108,13 +104,13 @@ def _value(value: Any) -> float | None:
 
 def _cell(value: Any, state: Any, kind: str) -> str:
     """A league cell: the status icon and the value, or 缺报 where the ledger is missing."""
-    icon = targets.ICONS.get(str(state), "—")  # kept with its value by a no-break space
-    if review.is_missing(value, state):
+    icon = access.TARGET_ICONS.get(str(state), "—")  # kept with its value by a no-break space
+    if access.is_missing(value, state):
         return f"{icon}\u00a0{tr('sub_missing')}"
-    return f"{icon}\u00a0{fmt_number(_value(value), kind, _ui.lang())}"
+    return f"{icon}\u00a0{fmt_number(_value(value), kind, lang())}"
 
 
-def _league(data: review.Review, names_only: bool, meeting: bool) -> None:
+def _league(data: Review, names_only: bool, meeting: bool) -> None:
     st.subheader(tr("sec_league"))
     table = data.league
     shown = pd.DataFrame(
@@ -127,14 +123,14 @@ def _league(data: review.Review, names_only: bool, meeting: bool) -> None:
     )
     if not names_only:
         for name in data.scored_metrics:
-            m = catalog.metric(name)
-            shown[m.text("label", _ui.lang())] = [
+            m = access.metric(name)
+            shown[m.text("label", lang())] = [
                 _cell(v, s, m.format)
                 for v, s in zip(table[name], table[f"{name}_status"], strict=True)
             ]
     options: dict[str, Any] = {
         "hide_index": True,
-        "height": _ui.table_height(len(shown)),
+        "height": table_height(len(shown)),
         # One neutral colour: a score has no target of its own, so no red or green.
         "column_config": {
             tr("col_score"): st.column_config.ProgressColumn(
@@ -157,13 +153,13 @@ def _league(data: review.Review, names_only: bool, meeting: bool) -> None:
 
 def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
     bars, title = table, tr("chart_scores")
-    if len(table) > 2 * _ui.CHART_ENDS:  # many communities: the best and the worst
-        bars = pd.concat([table.head(_ui.CHART_ENDS), table.tail(_ui.CHART_ENDS)])
-        title = tr("ranking_ends", title=title, n=_ui.CHART_ENDS)
+    if len(table) > 2 * CHART_ENDS:  # many communities: the best and the worst
+        bars = pd.concat([table.head(CHART_ENDS), table.tail(CHART_ENDS)])
+        title = tr("ranking_ends", title=title, n=CHART_ENDS)
     fig = go.Figure(
         go.Bar(
             x=bars["score"],
-            y=[_ui.plot_text(n) for n in bars["community"]],
+            y=[plot_text(n) for n in bars["community"]],
             orientation="h",
             marker_color=SCORE_COLOUR,  # as the PDF's chart: the value is printed on the bar
             text=[f"{s:.1f}" for s in bars["score"]],
@@ -171,7 +167,7 @@ def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
             textangle=0,
         )
     )
-    _ui.style(fig, title)
+    style(fig, title)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(bars))
@@ -182,10 +178,10 @@ def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
     st.plotly_chart(fig, config={"displaylogo": False})
 
 
-def _breakdown(data: review.Review, row: int | None, meeting: bool) -> None:
+def _breakdown(data: Review, row: int | None, meeting: bool) -> None:
     """How one community's score is made: the row picked in the league table, or (no row
     picked, or meeting mode where the table is not interactive) the one chosen by name."""
-    st.markdown(f"**{_ui.md_escape(tr('sec_breakdown'))}**")
+    st.markdown(f"**{md_escape(tr('sec_breakdown'))}**")
     table = data.league
     names = dict(zip(table["community_id"], table["community"], strict=True))
     chosen: str | None
@@ -205,9 +201,9 @@ def _breakdown(data: review.Review, row: int | None, meeting: bool) -> None:
     else:
         chosen = str(table["community_id"].iloc[row])
     parts = data.breakdown[data.breakdown["community_id"] == chosen]
-    lang = _ui.lang()
+    language = lang()
     values = [
-        tr("sub_missing") if gone else fmt_number(_value(v), catalog.metric(m).format, lang)
+        tr("sub_missing") if gone else fmt_number(_value(v), access.metric(m).format, language)
         for v, m, gone in zip(parts["value"], parts["metric"], parts["missing"], strict=True)
     ]
     shown = pd.DataFrame(
@@ -223,7 +219,7 @@ def _breakdown(data: review.Review, row: int | None, meeting: bool) -> None:
     )
     score = table.loc[table["community_id"] == chosen, "score"].iloc[0]
     total = "—" if pd.isna(score) else f"{score:.1f}"
-    st.markdown(_ui.md_escape(tr("breakdown_total", community=names[chosen], score=total)))
+    st.markdown(md_escape(tr("breakdown_total", community=names[chosen], score=total)))
     _table(shown, meeting, key="breakdown", hide_index=True)
 
 
@@ -234,7 +230,7 @@ def _rank_change(value: Any) -> str:
     return f"↑{step}" if step > 0 else f"↓{-step}" if step < 0 else "—"
 
 
-def _followups(data: review.Review, meeting: bool) -> None:
+def _followups(data: Review, meeting: bool) -> None:
     st.subheader(tr("sec_followups"))
     frame = data.follow_ups
     if frame.empty:
@@ -252,16 +248,16 @@ def _followups(data: review.Review, meeting: bool) -> None:
     }
     if meeting:  # on a projector: the owner names the community, the age says since when
         del columns["community"], columns["since"]
-    shown = _ui.labelled(frame, columns)
+    shown = labelled(frame, columns)
     if meeting:
         shown = shown.astype(object).where(shown.notna(), "")
     _table(shown, meeting, key="followups", hide_index=True)
     if not meeting:
         stem = f"{tr('file_followups')}-{data.period.code}"
-        _ui.download_buttons(shown, stem, key="followups")
+        download_buttons(shown, stem, key="followups")
 
 
-def _submissions(data: review.Review, meeting: bool) -> None:
+def _submissions(data: Review, meeting: bool) -> None:
     st.subheader(tr("sec_submissions"))
     frame = data.submissions
     grid = frame.pivot_table(
@@ -275,7 +271,7 @@ def _submissions(data: review.Review, meeting: bool) -> None:
     grid.columns.name = None
     _table(grid, meeting, key="submissions", hide_index=False)
     with st.expander(tr("submission_details")):
-        detail = _ui.labelled(
+        detail = labelled(
             frame,
             {
                 "community": "col_community",
@@ -292,23 +288,25 @@ def _submissions(data: review.Review, meeting: bool) -> None:
         st.dataframe(detail, hide_index=True, placeholder="—", key="submission_details")
 
 
-def _report(data: review.Review, token: str) -> None:
+def _report(data: Review, token: str) -> None:
     st.subheader(tr("sec_report"))
     # The full token (printed in the report, taken by `report --version`) is in the tooltip;
     # on screen a short fingerprint of it is enough to tell two versions apart.
     short = hashlib.sha256(token.encode()).hexdigest()[:8]
     st.caption(tr("report_pinned", token=short), help=token)
-    period, lang = data.period, _ui.lang()
+    period, language = data.period, lang()
 
     def build(fmt: str) -> Any:
         # Built when the button is pressed, at the version shown on screen.
-        return lambda: access.meeting_report(_ui.get_store(), period, fmt, _ui.who(), token, lang)
+        return lambda: access.meeting_report(
+            _cache.get_store(), period, fmt, who(), token, language
+        )
 
     c1, c2, _ = st.columns([1, 1, 3])
     c1.download_button(
         tr("report_pdf"),
         data=build("pdf"),
-        file_name=report.file_name(period, "pdf", lang),
+        file_name=access.report_file_name(period, "pdf", language),
         mime="application/pdf",
         type="primary",
         key="report_pdf",
@@ -316,27 +314,23 @@ def _report(data: review.Review, token: str) -> None:
     c2.download_button(
         tr("report_xlsx"),
         data=build("xlsx"),
-        file_name=report.file_name(period, "xlsx", lang),
+        file_name=access.report_file_name(period, "xlsx", language),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="report_xlsx",
     )
 
 
 def page() -> None:
-    me = _ui.who()
+    me = who()
     if not access.may_see_ranking(me):
         access.require(me, "view_city")
     names_only = not me.can("view_city")
-    _ui.header("page_meeting", "intro_meeting")
-    period = _ui.period_filter(("month", "quarter", "half", "year"))
+    header("page_meeting", "intro_meeting")
+    period = period_filter(("month", "quarter", "half", "year"))
     meeting = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode") and not names_only
-    store = _ui.get_store()
-    token = _ui.version().token
-    today = periods.now().date().isoformat()
-    lang = _ui.lang()
-    view = "city" if me.can("view_city") else "league"  # page() checked the league setting
-    data = _review(token, view, targets.current_version(store), period.code, lang, today)
-    st.markdown(f"##### {_ui.md_escape(data.title())} · {_ui.md_escape(period.label(lang))}")
+    data = _cache.meeting_review(period, me)
+    language = lang()
+    st.markdown(f"##### {md_escape(data.title())} · {md_escape(period.label(language))}")
     draw = {
         "narrative": lambda: _narrative(data),
         "headline": lambda: _headline(data, meeting),
@@ -363,4 +357,4 @@ def page() -> None:
         st.divider()
 
 
-_ui.run_page(page, "page_meeting")
+run_page(page, "page_meeting")

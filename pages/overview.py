@@ -1,9 +1,9 @@
 """总览 Overview: the headline figures of every area, and the communities side by side."""
 
-from pages import _ui
+from pages._page import PageSpec, render
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_overview",
         intro_key="intro_overview",
         kpis=(

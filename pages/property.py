@@ -1,9 +1,9 @@
 """红色物业 Property ratings: quarterly stars of property companies, failures and sanctions."""
 
-from pages import _ui
+from pages._page import PageSpec, render
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_property",
         intro_key="intro_property",
         kpis=("mean_stars", "share_four_stars", "failing_companies", "property_sanctions"),

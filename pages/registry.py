@@ -1,18 +1,20 @@
 """社区与网格 Communities and grids: the organisation and staffing against the standards."""
 
-from pages import _ui
+from pages._charts import households_histogram, standard_bars
+from pages._filters import Filters
+from pages._page import PageSpec, render
 
 
-def _chart(f: _ui.Filters) -> None:
+def _chart(f: Filters) -> None:
     # The ranking beside it already shows staffing; here, grid sizes against the standard.
     if f.scope.community_id:
-        _ui.standard_bars("households_per_grid", f, "households_chart")
+        standard_bars("households_per_grid", f, "households_chart")
     else:
-        _ui.households_histogram(f)
+        households_histogram(f)
 
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_registry",
         intro_key="intro_registry",
         kpis=(

@@ -1,18 +1,28 @@
 """数据上报 Data submission: template → upload → every problem by row → preview → commit.
 
-All checking and writing is metrics.ingest's; this page only asks, shows and confirms.
+All checking and writing is metrics'; this page only asks, shows and confirms, and every
+step goes through metrics.access, which checks the signed-in user's rights.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import logging
+from typing import Any
 
-from metrics import access, ingest, readers, templates
-from metrics.periods import Period, periods_between
-from metrics.readers import max_upload_bytes
+import pandas as pd
+import streamlit as st
+
+from metrics import access
+from metrics.periods import Period, PeriodKind, local_time, periods_between
 from metrics.schemas import DATASETS
-from pages import _ui
-from pages._ui import st, tr
+from pages import _cache
+from pages._filters import community_names
+from pages._page import header, run_page
+from pages._records import labelled, localise_columns
+from pages._signin import who
+from pages._text import lang, md_escape, tr
+
+log = logging.getLogger("govdash.ui")
 
 # Ledgers a community sends in; the register of communities is the administrator's
 # (access.ADMIN_DATASETS, checked again in metrics when the upload is committed).
@@ -20,17 +30,17 @@ UPLOADABLE = ("cases", "wishes", "employment", "property_ratings", "grids")
 
 
 def _choose() -> tuple[str, str, Period | None]:
-    lang = _ui.lang()
+    language = lang()
     c1, c2, c3 = st.columns(3)
-    choices = (*UPLOADABLE, *access.ADMIN_DATASETS) if _ui.who().can("admin") else UPLOADABLE
+    choices = (*UPLOADABLE, *access.ADMIN_DATASETS) if who().can("admin") else UPLOADABLE
     dataset = c1.selectbox(
         tr("upload_dataset"),
         choices,
-        format_func=lambda d: DATASETS[d].zh if lang == "zh" else DATASETS[d].en,
+        format_func=lambda d: DATASETS[d].zh if language == "zh" else DATASETS[d].en,
         key="upload_dataset",
     )
-    names = _ui.community_names()
-    me = _ui.who()
+    names = community_names()
+    me = who()
     if me.can("upload_any"):
         community = c2.selectbox(
             tr("community"),
@@ -51,14 +61,14 @@ def _choose() -> tuple[str, str, Period | None]:
     spec = DATASETS[dataset]
     period = None
     if spec.period_field is not None:
-        kind = "quarter" if spec.field(spec.period_field).type == "quarter" else "month"
+        kind: PeriodKind = "quarter" if spec.field(spec.period_field).type == "quarter" else "month"
         today = pd.Timestamp.today().date()
         options = [p.code for p in periods_between(today.replace(year=today.year - 3), today, kind)]
         code = c3.selectbox(
             tr("upload_period"),
             options,
             index=1 if kind == "month" else 0,  # a month's ledger is sent in the month after
-            format_func=lambda c: Period.parse(c).label(lang),
+            format_func=lambda c: Period.parse(c).label(language),
             key=f"upload_period_{kind}",
             help=tr("upload_period_help"),
         )
@@ -68,38 +78,28 @@ def _choose() -> tuple[str, str, Period | None]:
 
 def _templates(dataset: str, community: str) -> None:
     """The template for the chosen community: its code and one of its grids."""
-    lang = _ui.lang()
-    grid = templates.example_grid(_ui.get_store(), community)
+    files = access.upload_templates(_cache.get_store(), dataset, community, lang(), who())
     st.markdown(f"**{tr('upload_step_template')}**")
     c1, c2, _ = st.columns([1, 1, 3])
-    for col, fmt, mime in (
-        (c1, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (c2, "csv", "text/csv"),
-    ):
+    for col, template in zip((c1, c2), files, strict=True):
         col.download_button(
-            tr(f"upload_template_{fmt}"),
-            data=templates.template(
-                dataset,
-                fmt,  # type: ignore[arg-type]
-                lang,
-                community_id=community,
-                grid_id=grid,
-            ),
-            file_name=templates.template_filename(dataset, fmt, lang),  # type: ignore[arg-type]
-            mime=mime,
-            key=f"template_{fmt}_{dataset}_{community}",
+            tr(f"upload_template_{template.fmt}"),
+            data=template.data,
+            file_name=template.file_name,
+            mime=template.mime,
+            key=f"template_{template.fmt}_{dataset}_{community}",
             on_click="ignore",
         )
 
 
-def _problems(validation: ingest.Validation) -> None:
-    lang = _ui.lang()
+def _problems(validation: access.Validation) -> None:
+    language = lang()
     if validation.raw is None:  # not readable at all: what is wrong, and nothing to annotate
         for problem in validation.problems:
-            st.error(problem.message(lang))
+            st.error(problem.message(language))
         return
-    st.error(validation.summary(lang))
-    frame = validation.problem_frame(lang)
+    st.error(validation.summary(language))
+    frame = validation.problem_frame(language)
     st.dataframe(
         frame,
         hide_index=True,
@@ -108,7 +108,7 @@ def _problems(validation: ingest.Validation) -> None:
         # The message says what to fix: give it the room (allowed values can be long).
         column_config={frame.columns[-1]: st.column_config.TextColumn(width="large")},
     )
-    data, name = ingest.annotated_file(validation, lang)
+    data, name = access.annotated_file(validation, language)
     st.download_button(
         tr("upload_annotated"),
         data=data,
@@ -118,48 +118,23 @@ def _problems(validation: ingest.Validation) -> None:
     )
 
 
-def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
-    lang = _ui.lang()
+def _preview_and_commit(validation: access.Validation) -> None:
+    language = lang()
     spec = DATASETS[validation.dataset]
-    st.success(validation.summary(lang))
+    st.success(validation.summary(language))
     replace = False
     if spec.period_field is not None and validation.period is not None:
         replace = st.checkbox(
-            tr("upload_replace", period=validation.period.label(lang)),
+            tr("upload_replace", period=validation.period.label(language)),
             key="upload_replace",
             help=tr("upload_replace_help"),
         )
     try:
-        diff = ingest.preview(_ui.get_store(), validation, replace=replace)
-    except ingest.IngestError as refused:  # e.g. replacing a period the file has no rows of
-        st.error(refused.message(lang))
+        diff = access.preview_upload(_cache.get_store(), validation, who(), replace=replace)
+    except access.IngestError as refused:  # e.g. replacing a period the file has no rows of
+        st.error(refused.message(language))
         return
-    counts = diff.counts()
-    c = st.columns(4)
-    for col, name in zip(c, ("new", "changed", "unchanged", "deleted"), strict=True):
-        col.metric(tr(f"upload_{name}"), f"{counts[name]:,}", border=True)
-    if diff.changed.num_rows:
-        changed = diff.changed.to_pandas()
-        changed["changed_fields"] = changed["changed_fields"].map(
-            lambda fields: "、".join(spec.field(f).zh if lang == "zh" else f for f in fields)
-        )
-        st.markdown(f"**{tr('upload_changed_rows')}**")
-        st.dataframe(
-            _ui.localise_columns(changed, validation.dataset).rename(
-                columns={"changed_fields": tr("upload_changed_fields")}
-            ),
-            hide_index=True,
-            placeholder="—",
-            key="upload_changed",
-        )
-    if diff.deleted.num_rows:
-        st.warning(tr("upload_will_delete", count=diff.deleted.num_rows))
-        st.dataframe(
-            _ui.localise_columns(diff.deleted.to_pandas(), validation.dataset),
-            hide_index=True,
-            placeholder="—",
-            key="upload_deleted",
-        )
+    _show_diff(diff, validation.dataset)
     if diff.is_empty:
         st.info(tr("ingest_nothing_changed"))
         return
@@ -169,29 +144,67 @@ def _preview_and_commit(validation: ingest.Validation, store: object) -> None:
             tr("upload_confirm_delete", count=diff.deleted.num_rows), key="upload_confirm"
         )
     if st.button(tr("upload_commit"), type="primary", disabled=not confirmed, key="upload_go"):
-        me = _ui.who()
-        try:
-            result = access.commit_upload(_ui.get_store(), validation, me, replace=replace)
-        except ingest.IngestError as refused:  # e.g. an id another community just took
-            st.error(refused.message(lang))
-            return
-        _ui.log.info(
-            "upload committed: %s %s v%s by %s",
-            result.dataset,
-            validation.community_id,
-            result.version,
-            me.user,
+        _commit(validation, replace)
+
+
+def _show_diff(diff: access.Diff, dataset: str) -> None:
+    """What the commit would do: counts, the changed rows and what they change, deletions."""
+    language = lang()
+    spec = DATASETS[dataset]
+    counts = diff.counts()
+    c = st.columns(4)
+    for col, name in zip(c, ("new", "changed", "unchanged", "deleted"), strict=True):
+        col.metric(tr(f"upload_{name}"), f"{counts[name]:,}", border=True)
+    if diff.changed.num_rows:
+        changed = diff.changed.to_pandas()
+        changed["changed_fields"] = changed["changed_fields"].map(
+            lambda fields: "、".join(spec.field(f).zh if language == "zh" else f for f in fields)
         )
-        done = result.diff.counts()
-        st.session_state["upload_done"] = tr(
-            "ingest_committed",
-            dataset=spec.zh if lang == "zh" else spec.en,
-            version=result.version,
-            **done,
+        st.markdown(f"**{tr('upload_changed_rows')}**")
+        st.dataframe(
+            localise_columns(changed, dataset).rename(
+                columns={"changed_fields": tr("upload_changed_fields")}
+            ),
+            hide_index=True,
+            placeholder="—",
+            key="upload_changed",
         )
-        # A new key gives a fresh, empty uploader for the next file.
-        st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
-        st.rerun()
+    if diff.deleted.num_rows:
+        st.warning(tr("upload_will_delete", count=diff.deleted.num_rows))
+        st.dataframe(
+            localise_columns(diff.deleted.to_pandas(), dataset),
+            hide_index=True,
+            placeholder="—",
+            key="upload_deleted",
+        )
+
+
+def _commit(validation: access.Validation, replace: bool) -> None:
+    language = lang()
+    spec = DATASETS[validation.dataset]
+    me = who()
+    try:
+        result = access.commit_upload(_cache.get_store(), validation, me, replace=replace)
+    except access.IngestError as refused:  # e.g. an id another community just took
+        st.error(refused.message(language))
+        return
+    log.info(
+        "upload committed: %s %s v%s by %s",
+        result.dataset,
+        validation.community_id,
+        result.version,
+        me.user,
+    )
+    done = result.diff.counts()
+    st.session_state["upload_done"] = tr(
+        "ingest_committed",
+        dataset=spec.zh if language == "zh" else spec.en,
+        version=result.version,
+        **done,
+    )
+    # A new key gives a fresh, empty uploader for the next file.
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.rerun()
 
 
 _HISTORY_COLUMNS = {
@@ -211,11 +224,11 @@ _HISTORY_COLUMNS = {
 }
 
 
-def _history_frame(entries: list[dict[str, object]]) -> pd.DataFrame:
+def _history_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
     """Commits as the reader sees them: local time, the action in words, every community
     named for rollbacks and whole-table loads (they change every community's rows)."""
     frame = pd.DataFrame(entries)
-    frame["committed_at"] = [_ui.local_time(t) for t in frame["committed_at"]]
+    frame["committed_at"] = [local_time(t) for t in frame["committed_at"]]
     frame["action"] = [tr(f"history_action_{a}") for a in frame["action"]]
     if "community_id" not in frame:
         frame["community_id"] = None
@@ -223,12 +236,12 @@ def _history_frame(entries: list[dict[str, object]]) -> pd.DataFrame:
         c if isinstance(c, str) and c else tr("history_all_communities")
         for c in frame["community_id"]
     ]
-    return _ui.labelled(frame, _HISTORY_COLUMNS)
+    return labelled(frame, _HISTORY_COLUMNS)
 
 
 def _history(dataset: str, community: str) -> None:
     st.subheader(tr("upload_history"))
-    entries = ingest.history(_ui.get_store(), dataset, community)
+    entries = access.upload_history(_cache.get_store(), dataset, community, who())
     if not entries:
         st.info(tr("upload_no_history"))
         return
@@ -241,10 +254,10 @@ def _history(dataset: str, community: str) -> None:
 def _rollback(dataset: str) -> None:
     """Undo commits by restoring the whole ledger (every community) to an earlier version,
     after showing which commits, of which communities, that undoes."""
-    if not _ui.who().can("admin"):
+    store, me = _cache.get_store(), who()
+    if not me.can("admin"):
         return
-    lang = _ui.lang()
-    entries = ingest.history(_ui.get_store(), dataset)
+    entries = access.upload_history(store, dataset, None, me)
     latest = max((int(e["version"]) for e in entries), default=0)
     earlier = {int(e["version"]): e for e in entries if int(e["version"]) < latest}
     if not earlier:
@@ -254,7 +267,7 @@ def _rollback(dataset: str) -> None:
         e = earlier[version]
         parts = [
             tr("history_version", version=version),
-            _ui.local_time(e["committed_at"]),
+            local_time(e["committed_at"]),
             tr(f"history_action_{e['action']}"),
             str(e.get("user") or ""),
             str(e.get("community_id") or tr("history_all_communities")),
@@ -262,7 +275,7 @@ def _rollback(dataset: str) -> None:
         ]
         return " · ".join(p for p in parts if p)
 
-    name = DATASETS[dataset].zh if lang == "zh" else DATASETS[dataset].en
+    name = DATASETS[dataset].zh if lang() == "zh" else DATASETS[dataset].en
     with st.expander(tr("upload_rollback")):
         target = st.selectbox(
             tr("upload_rollback_to"),
@@ -270,32 +283,49 @@ def _rollback(dataset: str) -> None:
             format_func=describe,
             key=f"rollback_target_{dataset}",
         )
-        undone = ingest.rollback_preview(_ui.get_store(), dataset, int(target))
+        undone = access.rollback_preview(store, dataset, int(target), me)
         st.warning(tr("upload_rollback_undoes", count=len(undone), version=target, dataset=name))
         st.dataframe(
             _history_frame(undone), hide_index=True, placeholder="—", key="rollback_undone"
         )
         sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
         if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
-            me = _ui.who()
-            version = access.rollback(_ui.get_store(), dataset, int(target), me)
-            _ui.log.info("rollback of %s to v%s by %s", dataset, target, me.user)
+            version = access.rollback(store, dataset, int(target), me)
+            log.info("rollback of %s to v%s by %s", dataset, target, me.user)
             st.session_state["upload_done"] = tr(
                 "ingest_rolled_back", dataset=name, target=target, version=version
             )
             st.rerun()
 
 
+def _check(uploaded: Any, dataset: str, community: str, period: Period | None) -> None:
+    """The uploaded file's problems, or its preview and the commit button."""
+    data = uploaded.getvalue()
+    sheet = None
+    sheets = access.upload_sheets(data, who())
+    if len(sheets) > 1:  # the file's own sheet names, the first preselected
+        sheet = st.selectbox(tr("upload_sheet_choice"), sheets, key="upload_sheet")
+    validation = _cache.validated_upload(
+        data, uploaded.name, dataset, community, who(), period=period, sheet=sheet
+    )
+    for note in validation.notes:  # ignored columns, a title line skipped, the sheet read
+        st.info(md_escape(note.message(lang())))
+    if validation.ok:
+        _preview_and_commit(validation)
+    else:
+        _problems(validation)
+
+
 def page() -> None:
-    access.require(_ui.who(), "upload")
-    _ui.header("page_upload", "intro_upload")
+    access.require(who(), "upload")
+    header("page_upload", "intro_upload")
     done = st.session_state.pop("upload_done", None)
     if done:
         st.success(done)
     dataset, community, period = _choose()
     _templates(dataset, community)
     st.markdown(f"**{tr('upload_step_file')}**")
-    limit_mb = max_upload_bytes() / 1024 / 1024
+    limit_mb = access.max_upload_bytes() / 1024 / 1024
     uploaded = st.file_uploader(
         tr("upload_file", limit=f"{limit_mb:g}"),
         type=["csv", "xlsx"],  # Parquet exports from upstream systems go through the CLI
@@ -303,29 +333,8 @@ def page() -> None:
         key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )
     if uploaded is not None:
-        sheet = None
-        sheets = readers.sheet_names(uploaded.getvalue())
-        if len(sheets) > 1:  # the file's own sheet names, the first preselected
-            sheet = st.selectbox(tr("upload_sheet_choice"), sheets, key="upload_sheet")
-        bar = st.progress(0.0, text=tr("upload_checking"))
-        validation = ingest.validate(
-            uploaded.getvalue(),
-            uploaded.name,
-            dataset,
-            community,
-            _ui.get_store(),
-            period=period,
-            sheet=sheet,
-            progress=lambda fraction, _msg: bar.progress(min(fraction, 1.0), tr("upload_checking")),
-        )
-        bar.empty()
-        for note in validation.notes:  # ignored columns, a title line skipped, the sheet read
-            st.info(_ui.md_escape(note.message(_ui.lang())))
-        if validation.ok:
-            _preview_and_commit(validation, _ui.get_store())
-        else:
-            _problems(validation)
+        _check(uploaded, dataset, community, period)
     _history(dataset, community)
 
 
-_ui.run_page(page, "page_upload")
+run_page(page, "page_upload")

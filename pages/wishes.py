@@ -1,9 +1,9 @@
 """微心愿 Micro-wishes: registered, claimed and fulfilled, and who claims them."""
 
-from pages import _ui
+from pages._page import PageSpec, render
 
-_ui.render(
-    _ui.PageSpec(
+render(
+    PageSpec(
         title_key="page_wishes",
         intro_key="intro_wishes",
         kpis=(

@@ -1,4 +1,4 @@
-"""Who may see and change what: the rules in metrics/access.py, every page under AppTest
+"""Who may see and change what: the rules in metrics/access/, every page under AppTest
 with a signed-in user of each role, and the CLI. Fixture store: tests/fixtures (QTX01–03).
 
 Hand-worked figures for QTX01 in September 2025 (cases C03 C04 C05 received, C03 resolved):

@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from metrics.store import Store
-from pages._ui import md_escape, plot_text
+from pages._text import md_escape, plot_text
 from tests.conftest import fixture_table
 
 BLNS = Path(__file__).resolve().parent / "fixtures/corpora/big-list-of-naughty-strings/blns.json"

@@ -272,6 +272,41 @@ def test_upload_page_previews_and_commits(data_dir: Path) -> None:
     assert list(history["文件名"]) == ["11月台账.csv"]
 
 
+@pytest.mark.usefixtures("local_mode")
+def test_a_rerun_of_the_upload_page_does_not_check_the_file_again(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metrics import ingest
+
+    checked: list[str] = []
+    validate = ingest.validate
+
+    def counted(data: bytes, name: str, *args: Any, **kwargs: Any) -> Any:
+        checked.append(name)
+        return validate(data, name, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "validate", counted)
+    body = UPLOAD_HEADER + "C20,QTX01,QTX01-G02,急难愁盼,路灯维修,网格走访,是,2025/11/12,,办理中,\n"
+    at = run_page("upload")
+    at.selectbox(key="upload_period_month").set_value("2025-11")
+    at.file_uploader[0].set_value(("11月台账.csv", body.encode("utf-8"), "text/csv"))
+    at.run()
+    at.checkbox(key="upload_replace").check().run()  # a rerun, the same file
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert cards(at)["新增"] == "1"
+    assert checked == ["11月台账.csv"], "checked once, not on every rerun"
+    at.file_uploader[0].set_value(("12月台账.csv", body.encode("utf-8"), "text/csv")).run()
+    assert checked == ["11月台账.csv", "12月台账.csv"], "another file is checked"
+
+
+def test_only_the_cache_module_caches() -> None:
+    # One place to look for what is cached and by what key (the store version, the reader).
+    root = Path(APP).parent
+    files = [root / "app.py", *sorted((root / "pages").glob("*.py"))]
+    caching = [p.name for p in files if "st.cache_" in p.read_text(encoding="utf-8")]
+    assert caching == ["_cache.py"]
+
+
 def test_english_readers_see_the_contract_values_in_english(data_dir: Path) -> None:
     # QTX01's September cases: C03 resolved, C04 not resolved, C05 open.
     at = run_page("cases", "en", period="2025-09", community="QTX01")
@@ -302,13 +337,13 @@ def test_quarterly_cards_have_no_sparkline(data_dir: Path) -> None:
 
 
 def test_sparkline_image() -> None:
-    from pages import _ui
+    from pages import _cards
 
-    tag = _ui.sparkline([0, 2, 4], ["a", "<b>", "c&d"], bars=True, colour="#079464")
+    tag = _cards.sparkline([0, 2, 4], ["a", "<b>", "c&d"], bars=True, colour="#079464")
     assert 'title="a\n&lt;b&gt;\nc&amp;d"' in tag, "the tooltip is text, escaped"
     svg = base64.b64decode(re.search(r"base64,([^\"]+)", tag)[1]).decode()  # type: ignore[index]
     assert svg.count("<rect") == 3 and 'fill="#079464"' in svg
-    line = _ui.sparkline([5, 5], ["x", "y"], bars=False, colour="#6b7280")
+    line = _cards.sparkline([5, 5], ["x", "y"], bars=False, colour="#6b7280")
     svg = base64.b64decode(re.search(r"base64,([^\"]+)", line)[1]).decode()  # type: ignore[index]
     assert "<polyline" in svg and "<rect" not in svg
 
@@ -316,11 +351,11 @@ def test_sparkline_image() -> None:
 def test_a_long_ranking_reaches_the_browser_a_page_at_a_time(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pages import _ui
+    from pages import _rankings
 
     everyone = run_page("overview", period="2025-09").dataframe[0].value
     assert len(everyone) == 3 and not run_page("overview", period="2025-09").number_input
-    monkeypatch.setattr(_ui, "RANKING_PAGE", 2)
+    monkeypatch.setattr(_rankings, "RANKING_PAGE", 2)
     at = run_page("overview", period="2025-09")
     assert at.dataframe[0].value.equals(everyone.iloc[:2])
     at.number_input(key="rank_page_page_overview").set_value(2).run()
@@ -439,7 +474,7 @@ def test_quarterly_ratings_are_compared_with_the_previous_quarter(data_dir: Path
 
 
 def test_ranking_ties_are_broken_by_volume_then_shared(data_dir: Path) -> None:
-    from pages import _ui
+    from pages import _rankings
 
     # August: QTX01 resolved 2 of 2, QTX02 1 of 1: both 100%; QTX01 had more cases.
     ranking = run_page("cases", period="2025-08").dataframe[0].value
@@ -454,7 +489,7 @@ def test_ranking_ties_are_broken_by_volume_then_shared(data_dir: Path) -> None:
         {"resolution_rate": [1.0, 2 / 3, 4 / 6, 0.5, None], "cases_received": [3, 6, 6, 8, 0]},
         index=["a", "b", "c", "d", "e"],
     )
-    ranks = _ui.rank_units(frame, ["resolution_rate", "cases_received"])
+    ranks = _rankings.rank_units(frame, ["resolution_rate", "cases_received"])
     assert ranks.tolist()[:4] == [1, 2, 2, 4] and pd.isna(ranks["e"])
 
 
@@ -474,11 +509,11 @@ def test_ranking_cells_carry_their_target_status(data_dir: Path) -> None:
 def test_ranking_download_is_rounded_and_typed(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pages import _ui
+    from pages import _rankings
 
     saved: dict[str, Any] = {}
     monkeypatch.setattr(
-        _ui, "download_buttons", lambda frame, stem, key: saved.update({stem: frame})
+        _rankings, "download_buttons", lambda frame, stem, key: saved.update({stem: frame})
     )
     run_page("overview", period="2025-09")
     table = saved["page_overview-ranking-2025-09"]().set_index("社区")  # made on a press

@@ -1,0 +1,278 @@
+"""Everything the pages cache, and the only module that does: the store handle and its
+connections, every read (through metrics.access.Reader), the sign-in look-ups, the meeting's
+review and an upload's validation.
+
+Results are keyed by the store's version token, so a new upload is seen on the next rerun
+without clearing anything by hand. Reads are keyed by the reader too (a Principal hashes as
+its key: role, community, user), so a clerk's results are never served to anyone else, and
+the Reader scopes them in the data layer anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from metrics import access
+from metrics.access import By, Connection, Principal, Review, Scope, Store, StoreVersion
+from metrics.periods import Period, now
+from pages._text import lang, tr
+
+log = logging.getLogger("govdash.ui")
+
+_BY_READER: dict[str | type[Any], Callable[[Any], Any]] = {Principal: lambda p: p.key}
+
+
+# -- the store, once per process and per version -------------------------------------------
+@st.cache_resource(show_spinner=False)
+def get_store() -> Store:
+    store = access.open_store()
+    built = access.ensure_demo(store)
+    if built:
+        log.info("no store found: built the demo store in %s", built)
+    return store
+
+
+# A standard page reads one version of the store from its first query to its last: looking
+# the version up opens every table's log, which a page did about ten times per run.
+_pinned: ContextVar[StoreVersion | None] = ContextVar("govdash_pinned_version", default=None)
+
+
+def version() -> StoreVersion:
+    return _pinned.get() or access.store_version(get_store())
+
+
+@contextmanager
+def one_version() -> Iterator[None]:
+    """Every read inside sees the store's version as it was on entry."""
+    reset = _pinned.set(access.store_version(get_store()))
+    try:
+        yield
+    finally:
+        _pinned.reset(reset)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _connection(token: str) -> Connection:
+    return access.connect(get_store(), token)
+
+
+def _reader(token: str, me: Principal) -> access.Reader:
+    return access.Reader(_connection(token), me)
+
+
+# -- who is reading ------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, ttl=30, max_entries=1000)
+def resolve(email: str | None, subject: str | None) -> Principal | None:
+    return access.resolve(get_store(), email, subject)
+
+
+@st.cache_resource(show_spinner=False)
+def audited_sign_ins() -> set[str]:
+    """The sign-ins already in the audit log, for this server process."""
+    return set()
+
+
+# -- reads, per store version and reader ---------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=2000, hash_funcs=_BY_READER)
+def totals(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    gid: str | None,
+) -> dict[str, float | None]:
+    return _reader(token, me).totals(list(names), Period.parse(period), Scope(cid, gid))
+
+
+@st.cache_data(show_spinner=False, max_entries=500, hash_funcs=_BY_READER)
+def by_unit(
+    token: str, me: Principal, names: tuple[str, ...], period: str, cid: str | None, by: By
+) -> pd.DataFrame:
+    # The units follow from (token, me, by, cid), so they are not part of the cache key:
+    # hashing 11,000 community ids on every call cost more than the cached read itself.
+    units = unit_names(token, me, by, cid)
+    return _reader(token, me).by_unit(
+        list(names), Period.parse(period), list(units), Scope(cid), by
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=500, hash_funcs=_BY_READER)
+def trend(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    gid: str | None,
+) -> pd.DataFrame:
+    return _reader(token, me).trend(list(names), Period.parse(period), Scope(cid, gid))
+
+
+@st.cache_data(show_spinner=False, max_entries=50, hash_funcs=_BY_READER)
+def communities(token: str, me: Principal) -> pd.DataFrame:
+    return _reader(token, me).communities()
+
+
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def grids(token: str, me: Principal, cid: str | None) -> pd.DataFrame:
+    return _reader(token, me).grids(cid)
+
+
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def unit_names(token: str, me: Principal, by: str, cid: str | None) -> dict[str, str]:
+    """{id: name} of the communities, or of the grids of community `cid` (by == "grid")."""
+    if by == "grid":
+        frame = grids(token, me, cid)
+        return dict(zip(frame["grid_id"], frame["name"], strict=True))
+    frame = communities(token, me)
+    return dict(zip(frame["community_id"], frame["name"], strict=True))
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def data_months(token: str, _me: Principal) -> tuple[dt.date, dt.date] | None:
+    # The same months for every reader: the key is the version alone.
+    return _reader(token, _me).data_months()
+
+
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def breakdown(
+    token: str,
+    me: Principal,
+    dataset: str,
+    column: str,
+    period: str,
+    cid: str | None,
+    gid: str | None,
+) -> pd.DataFrame:
+    return _reader(token, me).breakdown(dataset, column, Scope(cid, gid), Period.parse(period))
+
+
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def records(
+    token: str,
+    me: Principal,
+    dataset: str,
+    period: str,
+    cid: str | None,
+    gid: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[pd.DataFrame, int]:
+    return _reader(token, me).records(
+        dataset, Scope(cid, gid), Period.parse(period), limit=limit, offset=offset
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=20)
+def _targets(version: int | None) -> access.Targets:
+    return access.load_targets(get_store(), version)
+
+
+def current_targets() -> access.Targets:
+    """The targets in force (an administrator's latest edit, else the shipped defaults)."""
+    return _targets(access.targets_version(get_store()))
+
+
+# -- the review meeting --------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=50)
+def _review(
+    token: str,
+    view: str,
+    targets_version: int | None,
+    period: str,
+    language: str,
+    today: str,
+    _me: Principal,
+) -> Review:
+    # What a principal may see of the review is decided in metrics (access.meeting_review):
+    # the whole review for readers of the city, the league's names and scores for clerks.
+    # `view` says which, so leaders share one cached review instead of one each.
+    # `today` (local date) is in the key because a ledger not in by its deadline turns
+    # from 未到期 into 缺报 at midnight without any new upload.
+    return access.meeting_review(get_store(), Period.parse(period), _me, language)
+
+
+def meeting_review(period: Period, me: Principal) -> Review:
+    """The review of `period` as `me` may see it, at the store's current version."""
+    view = "city" if me.can("view_city") else "league"  # the page checked the league setting
+    targets_version = access.targets_version(get_store())
+    today = now().date().isoformat()
+    return _review(version().token, view, targets_version, period.code, lang(), today, me)
+
+
+# -- an upload's validation ----------------------------------------------------------------
+# Ticking a box on the upload page reruns it: without this, a large file was checked again
+# each time (2.5–3.4 s for a million rows). The Validation is kept as it is, not copied
+# (cache_resource: pickling a large one would cost a good part of that again); nothing
+# changes it after validation. Per session, as it is one clerk's file.
+@st.cache_resource(show_spinner=False, max_entries=4, scope="session", hash_funcs=_BY_READER)
+def _validation(
+    sha256: str,
+    file_name: str,
+    dataset: str,
+    community: str,
+    period: str | None,
+    sheet: str | None,
+    today: str,
+    token: str,
+    me: Principal,
+    language: str,
+    _data: bytes,
+) -> access.Validation:
+    # The bar is drawn in here so that a cached result replays it, and ends empty.
+    bar = st.progress(0.0, text=tr("upload_checking"))
+
+    def progress(fraction: float, _message: str) -> None:
+        bar.progress(min(fraction, 1.0), tr("upload_checking"))
+
+    result = access.validate_upload(
+        get_store(),
+        _data,
+        file_name,
+        dataset,
+        community,
+        me,
+        period=Period.parse(period) if period else None,
+        sheet=sheet,
+        today=dt.date.fromisoformat(today),
+        progress=progress,
+    )
+    bar.empty()
+    return result
+
+
+def validated_upload(
+    data: bytes,
+    file_name: str,
+    dataset: str,
+    community: str,
+    me: Principal,
+    *,
+    period: Period | None,
+    sheet: str | None,
+) -> access.Validation:
+    """Every problem of an uploaded file, checked once per file (its sha256) and inputs,
+    and again for a new store version (registered communities, ids taken elsewhere)."""
+    return _validation(
+        hashlib.sha256(data).hexdigest(),
+        file_name,
+        dataset,
+        community,
+        period.code if period else None,
+        sheet,
+        dt.date.today().isoformat(),
+        version().token,
+        me,
+        lang(),
+        data,
+    )
