@@ -76,6 +76,44 @@ def test_metrics_never_imports_streamlit() -> None:
     assert offenders == []
 
 
+# What of the data layer the pages and app.py may import: everything they read or change goes
+# through metrics.access (which checks the rights); messages, periods and the contract's names
+# are plain facts. The same rule as the import contract in pyproject.toml, which lint-imports
+# checks for pages/ only (it reads packages, not app.py) and only where it is run.
+PAGE_IMPORTS = {"metrics.access", "metrics.i18n", "metrics.periods", "metrics.schemas"}
+
+
+def metrics_imports(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
+    """Each module of metrics/ that `tree` imports (`from metrics import x` as metrics.x)."""
+    for node, name in imported_modules(tree):
+        if isinstance(node, ast.ImportFrom) and name == "metrics":
+            yield from ((node, f"metrics.{alias.name}") for alias in node.names)
+        elif name == "metrics" or name.startswith("metrics."):
+            yield node, name
+
+
+def test_pages_reach_the_data_only_through_metrics_access() -> None:
+    files = [*python_files("pages"), ROOT / "app.py"]
+    offenders = [
+        f"{where(path, node)} imports {name}"
+        for path in files
+        for node, name in metrics_imports(parse(path))
+        if name not in PAGE_IMPORTS
+    ]
+    assert offenders == [], "pages and app.py may import only " + ", ".join(sorted(PAGE_IMPORTS))
+    caught = ast.parse("from metrics import access, store\nimport metrics.catalog\n")
+    assert [n for _, n in metrics_imports(caught) if n not in PAGE_IMPORTS] == [
+        "metrics.store",
+        "metrics.catalog",
+    ]
+
+
+def test_mypy_checks_the_pages_and_the_router_strictly() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["strict"] is True
+    assert {"metrics", "pages", "app.py"} <= set(config["files"])
+
+
 # -- SQL is bound, never formatted ----------------------------------------------------------
 
 SQL_METHODS = {"execute", "executemany", "sql"}
@@ -252,3 +290,30 @@ def test_no_package_registry_is_named_in_the_code() -> None:
             continue
         offenders += [f"{path.relative_to(ROOT)}: {host}" for host in hosts if host in text]
     assert offenders == []
+
+
+# -- sizes: rooms small enough to find one's way in ------------------------------------------
+MAX_FILE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_source_file_over_600_lines() -> None:
+    files = app_python_files() + python_files("scripts")
+    long = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for p in files
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_FILE_LINES
+    ]
+    assert long == [], f"split these by what a reader looks for (docs/decisions/0007): {long}"
+
+
+def test_no_function_over_80_lines() -> None:
+    long = [
+        f"{where(path, node)} {node.name}: {node.end_lineno - node.lineno + 1} lines"
+        for path in app_python_files() + python_files("scripts")
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert long == [], f"break these into pieces that read top to bottom: {long}"
