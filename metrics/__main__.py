@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import getpass
 import json
 import logging
@@ -12,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics import access, catalog, demo, ingest, review, templates
+from metrics import access, catalog, demo, ingest, periods, review, templates
 from metrics.i18n import t
 from metrics.periods import Period, local_tz
 from metrics.schemas import DATASETS
@@ -256,7 +255,7 @@ def _report(args: argparse.Namespace, store: Store) -> int:
     # Fix the version first: the printed token is the one the report is built at, even if
     # an upload lands meanwhile (an unknown or partial --version is refused here, exit 2).
     token = review.resolve(store, args.version, args.lang)
-    started = dt.datetime.now(tz=local_tz())
+    started = periods.now()
     data = access.meeting_report(store, period, args.format, args.principal, token, args.lang)
     Path(args.out).write_bytes(data)
     result = {

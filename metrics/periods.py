@@ -31,8 +31,22 @@ def local_tz() -> ZoneInfo:
 
 
 def now() -> dt.datetime:
-    """The current moment in the readers' time zone."""
-    return dt.datetime.now(tz=local_tz())
+    """The current moment in the readers' time zone: the one clock of the app and the CLI.
+
+    GOVDASH_NOW (an ISO date or date-time, read in the readers' zone) stands in for the
+    clock: a training copy, a rehearsal of next week's meeting, or a test that moves
+    today's date through deadlines."""
+    zone = local_tz()
+    fixed = os.environ.get("GOVDASH_NOW", "").strip()
+    if fixed:
+        moment = dt.datetime.fromisoformat(fixed)
+        return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    return dt.datetime.now(tz=zone)
+
+
+def today() -> dt.date:
+    """Today's date in the readers' time zone (see now())."""
+    return now().date()
 
 
 def local_time(moment: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:

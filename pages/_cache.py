@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from metrics import access
+from metrics import access, periods
 from metrics.access import By, Connection, Principal, Review, Scope, Store, StoreVersion
 from metrics.periods import Period, now
 from pages._text import lang, tr
@@ -270,7 +270,7 @@ def validated_upload(
         community,
         period.code if period else None,
         sheet,
-        dt.date.today().isoformat(),
+        periods.today().isoformat(),
         version().token,
         me,
         lang(),

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from metrics import access
+from metrics import access, periods
 from metrics.periods import Period, PeriodKind, local_time, periods_between
 from metrics.schemas import DATASETS
 from pages import _cache
@@ -62,7 +62,7 @@ def _choose() -> tuple[str, str, Period | None]:
     period = None
     if spec.period_field is not None:
         kind: PeriodKind = "quarter" if spec.field(spec.period_field).type == "quarter" else "month"
-        today = pd.Timestamp.today().date()
+        today = periods.today()
         options = [p.code for p in periods_between(today.replace(year=today.year - 3), today, kind)]
         code = c3.selectbox(
             tr("upload_period"),

@@ -116,3 +116,17 @@ def test_periods_between(first: dt.date, last: dt.date, kind: PeriodKind, codes:
 def test_periods_between_rejects_ranges() -> None:
     with pytest.raises(ValueError):
         periods_between(D(2025, 1, 1), D(2025, 12, 31), "range")
+
+
+def test_the_clock_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metrics import periods
+
+    monkeypatch.setenv("GOVDASH_TZ", "Asia/Shanghai")
+    monkeypatch.setenv("GOVDASH_NOW", "2026-11-05T23:30")
+    assert periods.today() == dt.date(2026, 11, 5)
+    assert periods.now().utcoffset() == dt.timedelta(hours=8)
+    # A moment given with its own offset is read in the readers' zone: 16:00 UTC is midnight.
+    monkeypatch.setenv("GOVDASH_NOW", "2026-11-05T16:00+00:00")
+    assert periods.today() == dt.date(2026, 11, 6)
+    monkeypatch.delenv("GOVDASH_NOW")
+    assert abs(periods.now() - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)

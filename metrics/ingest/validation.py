@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
+from metrics import periods
 from metrics.i18n import t
 from metrics.ingest.checks import Checker
 from metrics.ingest.lookups import registered_communities
@@ -101,7 +102,7 @@ def validate(
     if not re.match(CODE_PATTERN, community_id):
         raise IngestError("ingest_bad_community", community=community_id)
     spec = DATASETS[dataset]
-    today = today or dt.date.today()
+    today = today or periods.today()
     result = Validation(
         dataset=dataset,
         community_id=community_id,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from metrics.periods import Period, local_tz
+from metrics.periods import Period, local_tz, now
 from metrics.report.common import SUBMISSION_COLOURS
 from metrics.report.pdf import render_pdf
 from metrics.report.pdf_layout import (
@@ -84,7 +84,7 @@ def build_report(
     StoreVersion or a Review.token; the latest if None)."""
     if isinstance(period, str):
         period = Period.parse(period)
-    when = (generated_at or dt.datetime.now(tz=local_tz())).astimezone(local_tz())
+    when = (generated_at or now()).astimezone(local_tz())
     data = review(store, period, version, lang, as_of=when)
     if fmt == "pdf":
         return render_pdf(data, when)

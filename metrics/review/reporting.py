@@ -12,6 +12,7 @@ import pandas as pd
 from metrics import targets
 from metrics.i18n import t
 from metrics.periods import Period, add_months, local_tz
+from metrics.periods import now as clock_now
 from metrics.review.core import ledger_label
 from metrics.store import Store, StoreVersion
 from metrics.targets import Status, Targets
@@ -91,7 +92,7 @@ def submissions(
     community (the demo builder, an admin's whole-table replace) counts for every
     community; the demo builder's loads count as on time, and the note says so.
     """
-    now = as_of or dt.datetime.now(tz=local_tz())
+    now = as_of or clock_now()
     rows = []
     for dataset, reporting in reporting_periods(period).items():
         due = deadline(reporting, tg.deadline_day)
