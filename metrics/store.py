@@ -1,26 +1,33 @@
-"""The store: one Delta Lake table per dataset under `<data dir>/store/`.
+"""The store: one Delta Lake table per dataset, in a directory of its own kind.
 
-Every write is one Delta commit, so a reader sees the table before or after it, never half.
+A data directory ($GOVDASH_DATA_DIR, default data/) holds up to two stores, never mixed:
+`store/`, the real one, made by `python -m metrics init`, and `demo/`, written by the demo
+builder. What a store is, real or demo, is recorded in its `_store.json` when it is created
+and read from there only (docs/decisions/0008-store-kinds-and-recovery.md); the demo takes
+no uploads, rollbacks or edits.
+
+Every write is one Delta commit, and the commit is the write: a reader sees the table before
+or after it, never half. What follows from a commit (rollups, city counts, period values,
+its audit entry) is metrics/derived/'s: `derived.recovery.writing` holds the dataset's lock
+around each write and brings all of it up to the data before and after the commit, and
+readers run the same recovery on open. This class holds the Delta tables only.
 Reads go through DuckDB over the Parquet files of a pinned table version (see `connect`).
-What is derived from the datasets (rollups, city counts, period values), and when it is
-refreshed, is metrics/derived/; this module calls it after each commit.
 Why Delta Lake and not plain Parquet files: docs/decisions/0001-delta-lake-store.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -29,21 +36,29 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from metrics import derived
+from metrics import derived, locks
 from metrics.delta import (
     META_PREFIX,
     SQL_DIR,
     WRITER,
+    StoreError,
     commit_properties,
+    conform,
+    duck_type,
     load_sql,
     open_table,
+    period_predicate,
+    periods_of,
     sql_code,
+    with_periods,
 )
-from metrics.derived import COVERS, PERIOD_DATASETS, PERIOD_VALUES, REFLECTS, ROLLUPS
+from metrics.derived import COVERS, PERIOD_DATASETS, PERIOD_VALUES, REFLECTS, ROLLUPS, recovery
+from metrics.derived.audit_log import Intent
 from metrics.schemas import DATASETS, Dataset
 
 __all__ = [
     "COVERS",
+    "DEMO_DIR",
     "META_PREFIX",
     "PERIOD_DATASETS",
     "PERIOD_VALUES",
@@ -51,17 +66,26 @@ __all__ = [
     "REPO_ROOT",
     "ROLLUPS",
     "SQL_DIR",
+    "STORE_DIR",
+    "Kind",
     "Store",
+    "StoreError",
     "StoreVersion",
     "conform",
     "data_dir",
     "period_predicate",
+    "periods_of",
     "sql_code",
 ]
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+STORE_DIR = "store"  # the real store, under the data directory
+DEMO_DIR = "demo"  # the demo store, beside it
+KIND_FILE = "_store.json"
+FORMAT = 1  # of _store.json
+Kind = Literal["real", "demo"]
 
 
 def data_dir() -> Path:
@@ -83,11 +107,91 @@ class StoreVersion:
 
 
 class Store:
-    def __init__(self, root: Path | str | None = None) -> None:
+    def __init__(self, root: Path | str | None = None, directory: str = STORE_DIR) -> None:
+        """The store in `root`/`directory` (default: the real store of the data directory;
+        `Store(root, DEMO_DIR)` is the demo's)."""
         self.root = Path(root) if root is not None else data_dir()
-        self.tables_dir = self.root / "store"
+        self.tables_dir = self.root / directory
+        self._kind: Kind | None = None
 
-    # -- paths and state -------------------------------------------------------------
+    # -- what the store is -------------------------------------------------------------
+    @property
+    def kind(self) -> Kind | None:
+        """The store's kind, "real" or "demo", as recorded when it was created; None if
+        there is no store here. A store made before kinds were recorded is judged once and
+        recorded: the demo only if it carries the demo's marker and every commit of every
+        dataset is the demo builder's, real otherwise (real data never shows as the demo)."""
+        if self._kind is None:
+            recorded = self.info().get("kind")
+            if recorded in ("real", "demo"):
+                self._kind = recorded
+            elif not recorded and any(self.table_version(d) >= 0 for d in DATASETS):
+                self._kind = self._judge_legacy()
+        return self._kind
+
+    def exists(self) -> bool:
+        return self.kind is not None
+
+    @property
+    def is_demo(self) -> bool:
+        return self.kind == "demo"
+
+    def info(self) -> dict[str, Any]:
+        """The store's `_store.json` ({} when there is none)."""
+        try:
+            raw = json.loads((self.tables_dir / KIND_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return raw if isinstance(raw, dict) else {}
+
+    def create(self, kind: Kind, user: str, **info: Any) -> None:
+        """Record what this store is, once: StoreError if it already is something."""
+        from metrics.periods import now  # periods is light, but keeps store imports lean
+
+        document = {
+            "kind": kind,
+            "format": FORMAT,
+            "created_at": now().isoformat(timespec="seconds"),
+            "created_by": user,
+            **info,
+        }
+        self.tables_dir.mkdir(parents=True, exist_ok=True)
+        partial = self.tables_dir / f".{KIND_FILE}.{os.getpid()}.part"
+        partial.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        try:
+            os.link(partial, self.tables_dir / KIND_FILE)  # fails if it exists: create once
+        except FileExistsError:
+            raise StoreError("store_exists", path=str(self.tables_dir)) from None
+        finally:
+            partial.unlink(missing_ok=True)
+        self._kind = kind
+        log.info("store %s created as %s by %s", self.tables_dir, kind, user)
+
+    def _judge_legacy(self) -> Kind:
+        marked = (self.tables_dir / "_demo.json").exists()
+        users = {str(c.get("user")) for d in DATASETS for c in self.history(d)}
+        kind: Kind = "demo" if marked and users <= {"demo"} else "real"
+        try:
+            self.create(kind, "recorded on first open", legacy=True, commit_users=sorted(users))
+            log.warning("store %s had no kind recorded: recorded as %s", self.tables_dir, kind)
+        except (StoreError, OSError) as exc:  # another process recorded it, or read-only
+            log.info("kind of %s not recorded here: %s", self.tables_dir, exc)
+            kind = self.info().get("kind", kind)
+        return kind
+
+    def _refuse_demo(self) -> None:
+        if self.is_demo:
+            raise StoreError("store_demo_read_only")
+
+    def _claim(self, meta: Mapping[str, str] | None) -> None:
+        """A store written without `init` (tests, the benchmark) is real: say so first."""
+        if self.kind is None:
+            try:
+                self.create("real", str((meta or {}).get("user") or "unknown"))
+            except StoreError:
+                self._kind = None  # another writer created it meanwhile: read what it is
+
+    # -- paths, locks and versions -----------------------------------------------------
     def table_path(self, dataset: str) -> Path:
         if dataset not in DATASETS:
             raise KeyError(f"unknown dataset {dataset!r}")
@@ -100,53 +204,35 @@ class Store:
     def _table(self, dataset: str, version: int | None = None) -> DeltaTable | None:
         return open_table(self.table_path(dataset), version)
 
+    def lock(self, name: str) -> AbstractContextManager[None]:
+        """An exclusive lock between processes and threads (re-entrant in its thread), for
+        work that must not run twice at once: metrics/locks.py."""
+        return locks.held(self._lock_path(name))
+
+    def try_lock(self, name: str) -> AbstractContextManager[bool]:
+        """The lock if nobody holds it; yields whether it is held."""
+        return locks.held_if_free(self._lock_path(name))
+
+    def _lock_path(self, name: str) -> Path:
+        return self.root / f".{self.tables_dir.name}.{name}.lock"
+
     def table_version(self, dataset: str) -> int:
-        """The latest version of the dataset's table, -1 if there is none (whether or not
-        its derived tables have caught up: `version` says that)."""
+        """The latest version of the dataset's table, -1 if there is none."""
         table = self._table(dataset)
         return table.version() if table is not None else -1
 
     def version(self) -> StoreVersion:
-        """The latest version of every table whose rollups are up to date.
-
-        A dataset's rollups are refreshed right after each data commit; in the moment
-        between the two, this still names the data version the rollups reflect, so a page
-        never pairs new records with old rollups (docs/decisions/0005-scale.md).
-        """
-        pairs = []
-        for name in DATASETS:
-            current = self.table_version(name)
-            reflected = self.rollups_reflect(name) if current >= 0 else None
-            if reflected is not None and 0 <= reflected < current:
-                current = reflected
-            pairs.append((name, current))
-        return StoreVersion(tuple(pairs))
+        """The latest data version of every dataset. What follows from it (rollups, period
+        values, audit entries) is in place once recovery has run: `derived.recovery.ensure`,
+        which readers call on open."""
+        return StoreVersion(tuple((name, self.table_version(name)) for name in DATASETS))
 
     def is_empty(self) -> bool:
         return all(v < 0 for _, v in self.version().tables)
 
-    @property
-    def is_demo(self) -> bool:
-        return (self.tables_dir / "_demo.json").exists()
-
-    def mark_demo(self, info: Mapping[str, Any]) -> None:
-        self.tables_dir.mkdir(parents=True, exist_ok=True)
-        (self.tables_dir / "_demo.json").write_text(
-            json.dumps(dict(info), ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-
-    @contextmanager
-    def lock(self, name: str = "store") -> Iterator[None]:
-        """An advisory lock between processes, for work that must not run twice at once."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / f".{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     # -- writes ------------------------------------------------------------------------
+    # Each is one Delta commit inside `recovery.writing`: the dataset's lock, recovery
+    # before and after. With `intent`, the commit's audit intent is written before it.
     def replace_all(
         self,
         dataset: str,
@@ -154,24 +240,14 @@ class Store:
         meta: Mapping[str, str] | None = None,
         *,
         refresh: bool = True,
+        intent: Intent | None = None,
     ) -> int:
         """Overwrite the whole table in one commit; returns the new table version.
 
-        With refresh=False (loading several tables at once, then `refresh_all`) the rollups
-        are left behind as in `append`.
+        With refresh=False (loading several tables at once, then `refresh_all`) what
+        follows from the commit is left behind until then.
         """
-        data = conform(DATASETS[dataset], table)
-        write_deltalake(
-            str(self.table_path(dataset)),
-            data,
-            mode="overwrite",
-            schema_mode="overwrite",
-            writer_properties=WRITER,
-            commit_properties=commit_properties(meta),
-        )
-        if refresh:
-            self.refresh_rollups(dataset)
-        return self._version_of(dataset)
+        return self._write(dataset, table, "overwrite", meta, refresh, intent)
 
     def append(
         self,
@@ -180,23 +256,45 @@ class Store:
         meta: Mapping[str, str] | None = None,
         *,
         refresh: bool = True,
+        intent: Intent | None = None,
     ) -> int:
-        """Append rows as they are, in one commit (bulk loads; uploads go through upsert).
+        """Append rows as they are, in one commit (bulk loads; uploads go through upsert)."""
+        return self._write(dataset, table, "append", meta, refresh, intent)
 
-        With refresh=False the rollups are left behind until `refresh_rollups`, and
-        `version()` keeps naming the data version they reflect until then.
-        """
-        data = conform(DATASETS[dataset], table)
+    def _write(
+        self,
+        dataset: str,
+        table: pa.Table,
+        mode: Literal["overwrite", "append"],
+        meta: Mapping[str, str] | None,
+        refresh: bool,
+        intent: Intent | None,
+    ) -> int:
+        spec = DATASETS[dataset]
+        data = conform(spec, table)
+        self._claim(meta)
+        with recovery.writing(
+            self, dataset, with_periods(spec, data, meta), intent=intent, settle_after=refresh
+        ) as commit_meta:
+            self._commit(dataset, data, mode, commit_meta)
+            return self.table_version(dataset)
+
+    def _commit(
+        self,
+        dataset: str,
+        data: pa.Table,
+        mode: Literal["overwrite", "append"],
+        meta: Mapping[str, str],
+    ) -> None:
+        """One Delta commit of `data`: the whole table, or rows appended."""
         write_deltalake(
             str(self.table_path(dataset)),
             data,
-            mode="append",
+            mode=mode,
+            schema_mode="overwrite" if mode == "overwrite" else None,
             writer_properties=WRITER,
             commit_properties=commit_properties(meta),
         )
-        if refresh:
-            self.refresh_rollups(dataset)
-        return self._version_of(dataset)
 
     def upsert(
         self,
@@ -206,25 +304,43 @@ class Store:
         community_id: str,
         replace_period: tuple[dt.date, dt.date] | None = None,
         meta: Mapping[str, str] | None = None,
+        intent: Intent | None = None,
     ) -> int:
         """Insert or update one community's rows by the dataset's natural key, in one commit.
 
         With `replace_period` (first and last day), the community's rows of that period that
-        the new data does not carry are deleted in the same commit.
+        the new data does not carry are deleted in the same commit. The commit names the
+        communities it touched (`touched`), so recovery refreshes only their derived rows.
         """
+        self._refuse_demo()
+        self._claim(meta)
         spec = DATASETS[dataset]
         data = conform(spec, table)
-        literal = sql_code(community_id)
         touched = {community_id} | set(pc.unique(data.column("community_id")).to_pylist())
         touched.discard(None)
-        if self._table(dataset) is None:
-            return self.append(dataset, data, meta)
+        meta = {**with_periods(spec, data, meta), "touched": ",".join(sorted(map(str, touched)))}
+        with recovery.writing(self, dataset, meta, intent=intent) as commit_meta:
+            if self._table(dataset) is None:
+                self._commit(dataset, data, "append", commit_meta)
+            else:
+                self._merge(spec, data, community_id, replace_period, commit_meta)
+            return self.table_version(dataset)
+
+    def _merge(
+        self,
+        spec: Dataset,
+        data: pa.Table,
+        community_id: str,
+        replace_period: tuple[dt.date, dt.date] | None,
+        meta: Mapping[str, str],
+    ) -> None:
+        literal = sql_code(community_id)
         # The community in the predicate lets delta-rs skip files by their min/max statistics
         # instead of reading every key of the table (uploads are one community's rows, and
-        # validation rejects keys held by another community).
+        # the keys another community holds are refused before the commit).
         on = f"t.community_id = {literal} AND " + " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
         for attempt in range(20):
-            target = self._table(dataset)
+            target = self._table(spec.name)
             assert target is not None
             merger = (
                 target.merge(
@@ -245,33 +361,51 @@ class Store:
                 )
             try:
                 merger.execute()
-                version = self._version_of(dataset)
-                self.refresh_rollups(dataset, sorted(str(c) for c in touched), since=version - 1)
-                return self._version_of(dataset)
+                return
             except CommitFailedError:
-                # Another writer committed first; Delta's conflict check said no, so read
-                # the new version and merge again.
-                log.info("commit conflict on %s, retry %d", dataset, attempt + 1)
+                # A writer outside the dataset's lock (a bulk load) committed first; Delta's
+                # conflict check said no, so read the new version and merge again.
+                log.info("commit conflict on %s, retry %d", spec.name, attempt + 1)
                 time.sleep(0.05 * (attempt + 1))
-        raise RuntimeError(f"could not commit to {dataset} after 20 attempts")
+        raise RuntimeError(f"could not commit to {spec.name} after 20 attempts")
 
-    def rollback(self, dataset: str, version: int, meta: Mapping[str, str] | None = None) -> int:
+    def rollback(
+        self,
+        dataset: str,
+        version: int,
+        meta: Mapping[str, str] | None = None,
+        *,
+        intent: Intent | None = None,
+    ) -> int:
         """Restore the table as it was at `version`; the restore is itself a new version."""
-        table = self._table(dataset)
-        if table is None:
-            raise KeyError(f"no table {dataset}")
-        table.restore(version, commit_properties=commit_properties(meta))
-        self.refresh_rollups(dataset)
-        return self._version_of(dataset)
+        self._refuse_demo()
+        with recovery.writing(self, dataset, meta, intent=intent) as commit_meta:
+            table = self._table(dataset)
+            if table is None:
+                raise KeyError(f"no table {dataset}")
+            table.restore(version, commit_properties=commit_properties(commit_meta))
+            return self.table_version(dataset)
 
-    def history(self, dataset: str) -> list[dict[str, Any]]:
-        """Commits newest first: version, time, operation, and the metadata we attached."""
+    def refresh_all(self) -> None:
+        """Bring everything that follows from the commits up to the data (after a bulk load
+        or a metric change): `derived.recovery.recover`."""
+        recovery.recover(self)
+
+    def history(self, dataset: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits newest first (the newest `limit`): version, time, operation, and the
+        metadata we attached; `periods` is a list of the reporting periods the commit's rows
+        cover (months as 2025-10, quarters as 2025Q3; [] for the registers), None for a
+        commit that did not record them (a rollback, a store older than the field)."""
         table = self._table(dataset)
         if table is None:
             return []
         rows = []
-        for entry in table.history():
+        for entry in table.history(limit):
             row: dict[str, Any] = {"dataset": dataset, **_commit_row(entry)}
+            if "periods" in row:
+                row["periods"] = [p for p in str(row["periods"]).split(",") if p]
+            else:
+                row["periods"] = None
             metrics = entry.get("operationMetrics") or {}
             for key in (
                 "num_added_rows",
@@ -283,11 +417,6 @@ class Store:
                     row[key] = metrics[key]
             rows.append(row)
         return rows
-
-    def _version_of(self, dataset: str) -> int:
-        table = self._table(dataset)
-        assert table is not None
-        return table.version()
 
     # -- small side tables: settings documents and append-only logs ---------------------
     # Not datasets: uploads, the data contract and StoreVersion do not see them. Each lives
@@ -321,7 +450,11 @@ class Store:
         """Save a JSON document as the side table's new version; returns that version.
 
         With `if_unsaved`, only if nobody has saved it yet (checked under the lock); the
-        version in force is returned either way."""
+        version in force is returned either way. The demo store takes no edits (StoreError),
+        only a first version saved `if_unsaved` (the shipped targets, frozen when first used).
+        """
+        if not if_unsaved:
+            self._refuse_demo()
         data = pa.table({"document": pa.array([json.dumps(document, ensure_ascii=False)])})
         with self.lock(name):
             if not (if_unsaved and self._side_table(name) is not None):
@@ -341,45 +474,15 @@ class Store:
         return [_commit_row(entry) for entry in table.history()] if table is not None else []
 
     def append_rows(self, name: str, rows: pa.Table) -> None:
-        """Append to a side table that is only ever appended to (the audit log)."""
-        write_deltalake(str(self._side_path(name)), rows, mode="append")
+        """Append to a side table that is only ever appended to (the audit log). Columns it
+        gained since it was made are added to the table (older rows: null)."""
+        write_deltalake(str(self._side_path(name)), rows, mode="append", schema_mode="merge")
 
     def read_rows(self, name: str) -> pa.Table | None:
         table = self._side_table(name)
         if table is None or not table.file_uris():
             return None
         return pq.read_table(table.file_uris())
-
-    # -- derived tables (metrics/derived/) ---------------------------------------------
-    def rollups_reflect(self, dataset: str) -> int | None:
-        """The data version that all of a dataset's rollups reflect; None if not built."""
-        return derived.rollups.reflected(self, dataset)
-
-    def refresh_rollups(
-        self,
-        dataset: str,
-        communities: list[str] | None = None,
-        *,
-        since: int | None = None,
-        period_table: bool = True,
-    ) -> None:
-        """Bring a dataset's rollups, city counts and (unless `period_table` is False) the
-        period values up to its data: `derived.refresh`."""
-        derived.refresh(self, dataset, communities, since=since, period_values=period_table)
-
-    def refresh_city_counts(
-        self, dataset: str, version: int, communities: list[str] | None = None
-    ) -> None:
-        """The city's counts for data version `version`: `derived.city_counts.refresh`."""
-        derived.city_counts.refresh(self, dataset, version, communities)
-
-    def refresh_period_values(self, change: tuple[str, int, list[str]] | None = None) -> None:
-        """The table of period values up to the rollups: `derived.period_table.refresh`."""
-        derived.period_table.refresh(self, change)
-
-    def refresh_all(self) -> None:
-        """Every dataset's rollups, then the period values once (after a bulk load)."""
-        derived.refresh_all(self)
 
     # -- reads -------------------------------------------------------------------------
     def files(self, dataset: str, version: int) -> list[str]:
@@ -458,7 +561,7 @@ class Store:
             # column existed still has it.
             present = set(rel.columns)
             cols = ", ".join(
-                f.name if f.name in present else f"NULL::{_duck_type(f.type)} AS {f.name}"
+                f.name if f.name in present else f"NULL::{duck_type(f.type)} AS {f.name}"
                 for f in spec.fields
             )
             rel.project(cols).create_view(name)
@@ -478,47 +581,10 @@ def _commit_row(entry: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in entry.items():
         if key.startswith(META_PREFIX):
             row[key[len(META_PREFIX) :]] = value
+    at = row.pop("at", None)  # the app's clock at the commit (delta.commit_properties)
+    if at:
+        try:
+            row["committed_at"] = dt.datetime.fromisoformat(str(at)).astimezone(dt.UTC)
+        except ValueError:
+            log.warning("commit %s: unreadable time %r", row["version"], at)
     return row
-
-
-def _duck_type(field_type: str) -> str:
-    return {
-        "int": "BIGINT",
-        "float": "DOUBLE",
-        "date": "DATE",
-        "month": "DATE",
-        "bool": "BOOLEAN",
-    }.get(field_type, "VARCHAR")
-
-
-def period_predicate(spec: Dataset, period: tuple[dt.date, dt.date], alias: str) -> str:
-    if spec.period_field is None:
-        raise ValueError(f"{spec.name} has no period")
-    start, end = period
-    column = f"{alias}.{spec.period_field}"
-    if spec.field(spec.period_field).type == "quarter":
-        quarters = sorted(
-            {f"{d.year}Q{(d.month - 1) // 3 + 1}" for d in (start, end)}
-            | {
-                f"{y}Q{q}"
-                for y in range(start.year, end.year + 1)
-                for q in range(1, 5)
-                if start <= dt.date(y, 3 * q - 2, 1) <= end
-            }
-        )
-        return f"{column} IN (" + ", ".join(f"'{q}'" for q in quarters) + ")"
-    return f"{column} >= '{start.isoformat()}' AND {column} <= '{end.isoformat()}'"
-
-
-def conform(spec: Dataset, table: pa.Table) -> pa.Table:
-    """The table with exactly the contract's columns, in order and type; missing → null."""
-    columns = []
-    for f in spec.arrow_schema:
-        if f.name in table.column_names:
-            column = table.column(f.name)
-            if column.type != f.type:
-                column = pc.cast(column, f.type)
-            columns.append(column)
-        else:
-            columns.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(columns, schema=spec.arrow_schema)

@@ -16,7 +16,7 @@ import pytest
 from metrics import catalog, demo
 from metrics.catalog import Scope
 from metrics.periods import Period
-from metrics.store import REPO_ROOT, Store
+from metrics.store import REPO_ROOT
 
 WHOLE = Period.parse("2023-01..2025-12")
 
@@ -42,9 +42,9 @@ ARTICLE_RANGES = {
 
 @pytest.fixture(scope="module")
 def demo_con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    store = Store(tmp_path_factory.mktemp("demo"))
+    store = demo.store_at(tmp_path_factory.mktemp("demo"))
     demo.write(store)
-    assert store.is_demo
+    assert store.is_demo and store.tables_dir.name == "demo"
     return store.connect()
 
 
@@ -134,6 +134,7 @@ def test_cli_demo_then_summary(tmp_path: Path) -> None:
 
 
 def test_cli_rejects_a_bad_period(tmp_path: Path) -> None:
+    _cli("--data-dir", str(tmp_path), "init")  # an empty real store
     with pytest.raises(subprocess.CalledProcessError) as failed:
         _cli("--data-dir", str(tmp_path), "summary", "--from", "2025Q5", "--to", "2025-12")
     assert failed.value.returncode == 2

@@ -4,13 +4,15 @@ rollback, history with our metadata, and connections pinned to one version."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from metrics.schemas import SCORE_PARTS
-from metrics.store import Store, sql_code
+from metrics.store import DEMO_DIR, Store, StoreError, sql_code
 
 SEPTEMBER = (dt.date(2025, 9, 1), dt.date(2025, 9, 30))
 Q3 = (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
@@ -206,3 +208,66 @@ def test_upsert_rejects_a_quoted_community_before_writing(store: Store) -> None:
         )
     assert store.version().of("cases") == 0
     assert rows(store, "cases", "count(*)") == [(12,)]
+
+
+# -- what a commit records, what a store is, and its locks (decision 0008) ------------------
+def test_every_commit_records_the_periods_its_rows_cover(store: Store) -> None:
+    # tests/fixtures: cases reported 2025-08..2025-11 (3, 5, 2, 2 of them), ratings of
+    # 2025Q2 (1), 2025Q3 (3) and 2025Q4 (3).
+    assert store.history("cases")[0]["periods"] == ["2025-08", "2025-09", "2025-10", "2025-11"]
+    assert store.history("property_ratings")[0]["periods"] == ["2025Q2", "2025Q3", "2025Q4"]
+    assert store.history("communities")[0]["periods"] == []  # a register has no period
+    store.upsert(
+        "cases",
+        table(
+            case("C13", "QTX01", "QTX01-G01", "2025-11-28"),
+            case("C14", "QTX01", "QTX01-G02", "2025-12-01"),
+        ),
+        community_id="QTX01",
+    )
+    last = store.history("cases")[0]
+    assert (last["periods"], last["touched"]) == (["2025-11", "2025-12"], "QTX01")
+    store.rollback("cases", 0)
+    assert store.history("cases")[0]["periods"] is None  # a restore covers no period of its own
+
+
+def test_a_store_is_what_it_was_created_as(tmp_path: Path) -> None:
+    fresh = Store(tmp_path)
+    assert fresh.kind is None and not fresh.exists()
+    fresh.replace_all(
+        "cases", table(case("C01", "QTX01", "QTX01-G01", "2025-08-05")), {"user": "t"}
+    )
+    assert Store(tmp_path).kind == "real", "written without init: real, the safe kind"
+    assert Store(tmp_path).info()["created_by"] == "t"
+    (fresh.tables_dir / "_demo.json").write_text("{}")  # a marker makes nothing a demo
+    assert Store(tmp_path).kind == "real"
+    with pytest.raises(StoreError):
+        Store(tmp_path).create("demo", "t")
+    demo = Store(tmp_path, DEMO_DIR)
+    demo.create("demo", "t")
+    assert demo.tables_dir == tmp_path / "demo" and Store(tmp_path, DEMO_DIR).is_demo
+    with pytest.raises(StoreError):
+        demo.upsert(
+            "cases", table(case("C01", "QTX01", "QTX01-G01", "2025-08-05")), community_id="QTX01"
+        )
+
+
+def test_a_lock_is_exclusive_between_threads_and_reentrant_in_one(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    order: list[str] = []
+    with store.lock("x"), store.lock("x"):  # the same thread takes it again
+        other = threading.Thread(target=lambda: _take(store, order))
+        other.start()
+        time.sleep(0.2)
+        order.append("first done")
+        with store.try_lock("x") as mine:
+            assert mine
+    other.join(timeout=5)
+    assert order == ["first done", "second"]
+
+
+def _take(store: Store, order: list[str]) -> None:
+    with store.try_lock("x") as free:
+        assert not free, "held by the other thread"
+    with store.lock("x"):
+        order.append("second")

@@ -1,66 +1,54 @@
-"""The audit log: one entry per sign-in, refusal and change; entries are never changed."""
+"""The audit log: one entry per sign-in, refusal and change, and exactly one per version of
+every dataset; entries are never changed. How the entries of data versions are written
+(an intent before the commit, its outcome after) and recovered: metrics/derived/audit_log.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from metrics.access.principals import Principal, require
+from metrics.derived import audit_log as entries_table
+from metrics.derived.audit_log import AUDIT_TABLE, Actor
+from metrics.periods import local_tz
 from metrics.store import Store
 
-AUDIT_TABLE = "_audit"
-_AUDIT_SCHEMA = pa.schema(
-    [
-        ("at", pa.timestamp("ms", tz="UTC")),
-        ("user", pa.string()),
-        ("role", pa.string()),
-        ("community_id", pa.string()),
-        ("action", pa.string()),
-        ("detail", pa.string()),
-    ]
-)
+__all__ = ["AUDIT_TABLE", "audit", "audit_entries", "audit_log", "audit_refused"]
 
 
 def audit(store: Store, who: Principal, action: str, **detail: Any) -> None:
     """Append one entry to the audit log. There is no way to change or delete entries."""
-    _append(store, who.user, who.role, who.community_id, action, detail)
+    actor = Actor(who.user, who.role, who.community_id)
+    entries_table.append(store, [entries_table.event_row(actor, action, detail)])
 
 
 def audit_refused(store: Store, user: str, **detail: Any) -> None:
     """A sign-in by somebody who is not on the roles list: recorded, with no role."""
-    _append(store, user, None, None, "login_refused", detail)
-
-
-def _append(
-    store: Store,
-    user: str,
-    role: str | None,
-    community_id: str | None,
-    action: str,
-    detail: dict[str, Any],
-) -> None:
-    row = pa.table(
-        {
-            "at": [dt.datetime.now(dt.UTC)],
-            "user": [user],
-            "role": [role],
-            "community_id": [community_id],
-            "action": [action],
-            "detail": [json.dumps(detail, ensure_ascii=False, default=str)],
-        },
-        schema=_AUDIT_SCHEMA,
-    )
-    store.append_rows(AUDIT_TABLE, row)
+    entries_table.append(store, [entries_table.event_row(Actor(user), "login_refused", detail)])
 
 
 def audit_log(store: Store, by: Principal, limit: int | None = None) -> pd.DataFrame:
-    """The newest entries first (all of them, or the newest `limit`); administrators only."""
+    """The entries newest first (all of them, or the newest `limit`); administrators only.
+    Columns: at (UTC), user, role, community_id, action, detail (JSON), and for the entry of
+    a data version its status (committed, not_committed, pending), dataset and version."""
     require(by, "admin")
-    rows = store.read_rows(AUDIT_TABLE)
-    frame: pd.DataFrame = (rows if rows is not None else _AUDIT_SCHEMA.empty_table()).to_pandas()
-    frame = frame.sort_values("at", ascending=False, kind="stable")
+    frame = entries_table.entries(store).drop(columns="entry_id")
     return (frame if limit is None else frame.head(limit)).reset_index(drop=True)
+
+
+def audit_entries(
+    store: Store, by: Principal, first: dt.date | None = None, last: dt.date | None = None
+) -> pd.DataFrame:
+    """The entries made from day `first` to day `last` (both included, in the readers' time
+    zone), oldest first; administrators only (`python -m metrics audit`)."""
+    frame = audit_log(store, by)
+    days = frame["at"].dt.tz_convert(local_tz()).dt.date
+    keep = pd.Series(True, index=frame.index)
+    if first is not None:
+        keep &= days >= first
+    if last is not None:
+        keep &= days <= last
+    return frame[keep].iloc[::-1].reset_index(drop=True)

@@ -2,7 +2,8 @@
 commit, history and rollback, each checked against the principal's rights first.
 
 A clerk uploads for their own community only; the community register and rollbacks are an
-administrator's. Commits and rollbacks leave an entry in the audit log.
+administrator's. Commits and rollbacks leave an entry in the audit log, written with them;
+the demo store takes neither.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from metrics import ingest, readers, templates
-from metrics.access.audit import audit
 from metrics.access.principals import Principal, check_upload, require, scope_for
 from metrics.catalog import Scope
+from metrics.derived.audit_log import Actor
 from metrics.ingest import CommitResult, Diff, Validation
 from metrics.periods import Period
 from metrics.store import Store
@@ -106,22 +107,10 @@ def preview_upload(
 def commit_upload(
     store: Store, validation: Validation, by: Principal, *, replace: bool = False
 ) -> CommitResult:
+    """Commit a valid upload; its audit entry is written with it (an intent before the
+    commit, its outcome after: metrics/derived/audit_log.py). The demo store refuses."""
     check_upload(by, validation.dataset, validation.community_id)
-    result = ingest.commit(store, validation, user=by.user, replace=replace)
-    if result.committed:
-        audit(
-            store,
-            by,
-            "upload",
-            dataset=result.dataset,
-            community_id=validation.community_id,
-            version=result.version,
-            file_name=validation.file_name,
-            file_sha256=validation.file_sha256,
-            replace=replace,
-            **result.diff.counts(),
-        )
-    return result
+    return ingest.commit(store, validation, user=actor(by), replace=replace)
 
 
 def upload_history(
@@ -142,7 +131,11 @@ def rollback_preview(
 
 
 def rollback(store: Store, dataset: str, version: int, by: Principal) -> int:
+    """Restore `dataset` as it was at `version` (administrators), audited like an upload."""
     require(by, "admin")
-    new = ingest.rollback(store, dataset, version, user=by.user)
-    audit(store, by, "rollback", dataset=dataset, to=version, version=new)
-    return new
+    return ingest.rollback(store, dataset, version, user=actor(by))
+
+
+def actor(by: Principal) -> Actor:
+    """Who a commit's history and audit entry name."""
+    return Actor(by.user, by.role, by.community_id)

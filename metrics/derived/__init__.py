@@ -9,19 +9,21 @@ computed from the records alone (a cache, never a second source of truth):
 - period values (`period_table.py`, rows computed by `metrics/period_values.py`): each
   rollup metric's value per community and standard period, what KPI cards look up.
 
-When: right after every commit to cases or wishes (`Store.replace_all`, `append`,
-`upsert`, `rollback` call `refresh`): the dataset's rollups, then its city counts, then
-the period values, each in one commit. An upload's refresh rewrites only the communities
-it touched and the city; anything else (first build, a replace, a rollback, a refresh
-that finds a table not exactly one commit behind) rebuilds the table whole. A bulk load
-(`refresh=False`) leaves them behind until `refresh_all` (`python -m metrics refresh`).
+When: after every commit to cases or wishes, as part of bringing everything that follows
+from the commit up to it (`recovery.settle`, under the dataset's lock, by the writer or,
+should it die, by the next reader or writer): the dataset's rollups, then its city counts,
+then the period values, each in one commit. After an upload's commit (one commit, whose
+metadata names the communities it touched) only those communities' rows and the city's are
+rewritten; anything else (first build, a replace, a rollback, a recovery that finds a table
+more than one commit behind) rebuilds the table whole. A bulk load (`refresh=False`) leaves
+them behind until `Store.refresh_all` (`python -m metrics refresh`).
 
-Every version of a derived table records the data version it reflects (`REFLECTS`).
-`Store.version()` names, per dataset, the newest data version its rollups reflect, and
-`attach` puts on a connection exactly the derived versions reflecting that, so a page
-never pairs new records with old rollups: should a refresh not happen (a crash between a
-commit and its refresh), readers stay on the last reflected version until the next
-refresh. Decisions: docs/decisions/0005-scale.md, 0006-period-values.md.
+Every version of a derived table records the data version it reflects (`REFLECTS`), and
+`attach` puts on a connection exactly the derived versions reflecting the data versions it
+reads; where there are none (a reader between a commit and its refresh) the rollups are
+computed from the records. The audit log (`audit_log.py`) and recovery (`recovery.py`, the
+marks, `writing`, `ensure`, `recover`) live here too. Decisions:
+docs/decisions/0005-scale.md, 0006-period-values.md, 0008-store-kinds-and-recovery.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from metrics.delta import load_sql
+from metrics.delta import load_sql, open_table
 from metrics.derived import city_counts, period_table, rollups
 from metrics.derived.period_table import COVERS, PERIOD_DATASETS, PERIOD_VALUES
 from metrics.derived.rollups import REFLECTS, ROLLUPS
@@ -59,32 +61,35 @@ def refresh(
     since: int | None = None,
     period_values: bool = True,
 ) -> None:
-    """Bring what is derived from `dataset` up to its data (Store.refresh_rollups).
+    """Bring what is derived from `dataset` up to its data version; each table is left as
+    it is when it reflects that version already.
 
-    With `communities` and `since` (the data version before the commit that touched
-    them), only those communities' rows and the city's are rewritten, provided the rollups
-    reflect exactly `since`; otherwise the rollups are rebuilt whole. `period_values=False`
-    leaves the period values for a later `period_table.refresh` (a bulk load).
+    With `communities` and `since` (the data version before the one commit that touched
+    them), a table reflecting exactly `since` gets only those communities' rows and the
+    city's rewritten; any other table is rebuilt whole. `period_values=False` leaves the
+    period values for a later `period_table.refresh` (a bulk load).
     """
-    if dataset not in ROLLUPS or store.table_version(dataset) < 0:
+    data = store.table_version(dataset)
+    if dataset not in ROLLUPS or data < 0:
         return
+    one_commit = since is not None and since + 1 == data
+    if not (one_commit and communities and len(communities) <= rollups.INCREMENTAL_MAX):
+        communities = None
     with store.lock(f"rollup-{dataset}"):
         reflected = rollups.reflected(store, dataset)
-        incremental = (
-            communities is not None
-            and since is not None
-            and reflected == since
-            and len(communities) <= rollups.INCREMENTAL_MAX
-        )
-        target = since + 1 if incremental and since is not None else store.table_version(dataset)
-        if reflected is not None and reflected >= target:
-            city_counts.refresh(store, dataset, reflected)
-            return
-        touched = communities if incremental else None
-        rollups.build(store, dataset, target, touched)
-    city_counts.refresh(store, dataset, target, touched)
+        if reflected != data:
+            # Only their rows anew when the rollups reflect the version before and have
+            # rows to keep (an empty ledger's rollups have no files to read).
+            some = reflected == since and _has_rows(store, dataset)
+            rollups.build(store, dataset, data, communities if some else None)
+    city_counts.refresh(store, dataset, data, communities)
     if dataset in PERIOD_DATASETS and period_values:
-        period_table.refresh(store, (dataset, target, touched) if touched else None)
+        period_table.refresh(store, (dataset, data, communities) if communities else None)
+
+
+def _has_rows(store: Store, dataset: str) -> bool:
+    tables = [open_table(store.rollup_path(name)) for name in ROLLUPS[dataset]]
+    return all(table is not None and table.file_uris() for table in tables)
 
 
 def refresh_all(store: Store) -> None:

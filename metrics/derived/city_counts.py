@@ -41,6 +41,12 @@ def refresh(store: Store, dataset: str, version: int, communities: list[str] | N
         commit(store, name, data, {"reflects": str(version)}, schema_mode="overwrite")
 
 
+def recount(store: Store, dataset: str, version: int) -> tuple[str, dict[str, Any]]:
+    """The query that counts `dataset` at `version` from every record, and its parameters
+    (what `python -m metrics check` compares the stored counts with)."""
+    return _statement(store, dataset, version, None, None)
+
+
 def _statement(
     store: Store,
     dataset: str,

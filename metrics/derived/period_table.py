@@ -67,7 +67,7 @@ def refresh(store: Store, change: Change | None = None) -> None:
     other).
     """
     with store.lock("rollup-period-values"):
-        version = store.version()
+        version = _reflected_version(store)
         present = [d for d in PERIOD_DATASETS if version.of(d) >= 0]
         if not present or any(rollups.reflected(store, d) is None for d in present):
             return
@@ -81,6 +81,20 @@ def refresh(store: Store, change: Change | None = None) -> None:
         ):
             return
         _rebuild(store, version)
+
+
+def _reflected_version(store: Store) -> StoreVersion:
+    """The store's version, but for a dataset whose rollups are behind its data (another
+    dataset's writer between its commit and its refresh) the version they reflect: the
+    period values are built from rollups, never from records, and that writer's recovery
+    brings them up to its commit."""
+    from metrics.store import StoreVersion  # the store imports this package
+
+    pairs = []
+    for name, data in store.version().tables:
+        reflected = rollups.reflected(store, name) if name in PERIOD_DATASETS else None
+        pairs.append((name, reflected if reflected is not None and reflected < data else data))
+    return StoreVersion(tuple(pairs))
 
 
 def _refresh_touched(store: Store, version: StoreVersion, covers: str, touched: list[str]) -> bool:
@@ -102,17 +116,23 @@ def _refresh_touched(store: Store, version: StoreVersion, covers: str, touched: 
 
 
 def _rebuild(store: Store, version: StoreVersion) -> None:
-    """The whole table anew: at once while small, else a run of communities at a time."""
+    """The whole table anew."""
+    built = compute(store, version)
+    if built is not None:
+        _write(store, built[0], version, built[1], None)
+
+
+def compute(store: Store, version: StoreVersion) -> tuple[pa.Table, tuple[dt.date, dt.date]] | None:
+    """Every row of the table for `version`, and the years it covers, from the rollups: at
+    once while small, else a run of communities at a time. None when there are no events."""
     con = store.connect(version, period_table=False)
     try:
         span = period_values.cover(con)
         if span is None:
-            return
+            return None
         communities = _rollup_communities(con)
         if len(communities) <= _BUILD_COMMUNITIES:
-            data = period_values.every_rows(con, span, len(communities))
-            _write(store, data, version, span, None)
-            return
+            return period_values.every_rows(con, span, len(communities)), span
         parts = [period_values.city_rows(con, span)]
     finally:
         con.close()
@@ -123,7 +143,7 @@ def _rebuild(store: Store, version: StoreVersion) -> None:
             parts.append(period_values.every_rows(con, span, len(run)))
         finally:
             con.close()
-    _write(store, pa.concat_tables(parts), version, span, None)
+    return pa.concat_tables(parts), span
 
 
 def _rollup_communities(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -22,13 +22,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Rollup tables per dataset, each built by the macro of the same stem in sql/_rollups.sql
-# (cases_rollup <- cases_measures). Keyed (community_id, month[, days]); community_id NULL
+# (cases_rollup <- cases_measures). Keyed (community_id, month[, ...]); community_id NULL
 # is the city. Each commit to one records the data version it reflects (REFLECTS).
 ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
-    "cases": {"cases_rollup": ("month",), "cases_days_rollup": ("month", "days")},
-    "wishes": {"wishes_rollup": ("month",), "wishes_days_rollup": ("month", "days")},
+    "cases": {
+        "cases_rollup": ("month",),
+        "cases_days_rollup": ("month", "days", "received_month"),
+    },
+    "wishes": {
+        "wishes_rollup": ("month",),
+        "wishes_days_rollup": ("month", "days"),
+        "wishes_cohort_rollup": ("month", "registered_on"),
+    },
 }
 REFLECTS = META_PREFIX + "reflects"
+# The shape of the rollups (their columns, sql/_rollups.sql), recorded with each commit:
+# a version of another shape is never read, but rebuilt by the next refresh (until then a
+# connection computes the rollup from the records). Raise it when a rollup's columns change.
+FORMAT = META_PREFIX + "format"
+ROLLUP_FORMAT = "2"  # 2: as of the period's end (cases by month received, wish cohorts)
+_ROLLUP_NAMES = frozenset(n for tables in ROLLUPS.values() for n in tables)
 # Above this many touched communities a refresh rebuilds the whole rollup instead.
 INCREMENTAL_MAX = 50
 # Rollup files: small, so that a refresh rewrites little; row groups small enough for the
@@ -51,8 +64,9 @@ def reflected(store: Store, dataset: str) -> int | None:
         table = open_table(store.rollup_path(name))
         if table is None:
             return None
-        value = table.history(limit=1)[0].get(REFLECTS)
-        if value is None:
+        last = table.history(limit=1)[0]
+        value = last.get(REFLECTS)
+        if value is None or last.get(FORMAT) != ROLLUP_FORMAT:
             return None
         versions.append(int(value))
     return min(versions) if versions else None
@@ -64,7 +78,8 @@ def files_reflecting(store: Store, name: str, data_version: int) -> list[str] | 
     if table is None:
         return None
     for entry in table.history(limit=100):
-        if entry.get(REFLECTS) == str(data_version):
+        shaped = name not in _ROLLUP_NAMES or entry.get(FORMAT) == ROLLUP_FORMAT
+        if entry.get(REFLECTS) == str(data_version) and shaped:
             return DeltaTable(str(store.rollup_path(name)), version=entry["version"]).file_uris()
     return None
 
@@ -107,7 +122,7 @@ def _rebuild(
     data = con.sql(_with_city_sql("_fresh", keys)).to_arrow_table()
     # Many files, each a run of communities: an upload's refresh then rewrites the few
     # holding its communities and the city, not the whole rollup.
-    meta = {"reflects": str(v)}
+    meta = {"reflects": str(v), "format": ROLLUP_FORMAT}
     commit(store, name, data, meta, schema_mode="overwrite", target_file_size=_ROLLUP_FILE_BYTES)
 
 
@@ -153,7 +168,7 @@ def _refresh_some(
     rows = con.sql(ordered)
     data = pa.concat_tables([rows.to_arrow_table(), city.select(rows.columns)])
     predicate = f"community_id IS NULL OR community_id IN ({', '.join(literals)})"
-    meta = {"reflects": str(v)}
+    meta = {"reflects": str(v), "format": ROLLUP_FORMAT}
     commit(store, name, data, meta, predicate=predicate, target_file_size=_ROLLUP_FILE_BYTES)
 
 
@@ -175,7 +190,7 @@ def attach(
             if files:
                 found[name] = files
                 continue
-            if v >= 0:
+            if v >= 0 and files is None:  # ([]: it reflects an empty ledger, nothing to read)
                 log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
             rows = _with_city_sql(_build_sql(name, None), keys, sub=True)
             view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
@@ -249,3 +264,10 @@ def _with_city_sql(
     return (
         f"SELECT * FROM {rows} AS r UNION ALL BY NAME {city} ORDER BY community_id NULLS LAST, {by}"
     )
+
+
+def recompute_sql(name: str) -> str:
+    """Rollup `name`'s rows computed from the records (on a connection with the records and
+    sql/_rollups.sql): what `python -m metrics check` compares the stored rollup with."""
+    keys = next(tables[name] for tables in ROLLUPS.values() if name in tables)
+    return _with_city_sql(_build_sql(name, None), keys, sub=True)

@@ -1,9 +1,9 @@
-"""Preview and commit a valid upload: the diff against the stored rows by natural key, then
-one atomic Delta commit (or none, when nothing changed), the raw file kept beside it."""
+"""Preview and commit a valid upload: the diff against the latest stored rows by natural key,
+then one atomic Delta commit (or none, when nothing changed) with its audit intent, the raw
+file kept beside it."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,13 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics.derived import recovery
+from metrics.derived.audit_log import Actor, Intent
 from metrics.i18n import t
 from metrics.ingest.cells import quarters_in
 from metrics.ingest.lookups import fetch_arrow, keys_elsewhere
 from metrics.ingest.problems import IngestError
 from metrics.ingest.validation import Validation
 from metrics.schemas import DATASETS, Dataset
-from metrics.store import Store
+from metrics.store import Store, StoreError, periods_of
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class CommitResult:
 
 
 def preview(store: Store, validation: Validation, replace: bool = False) -> Diff:
-    """Compare the upload with the stored rows by natural key; nothing is written."""
+    """Compare the upload with the latest stored rows by natural key; nothing is written."""
     spec, rows = _checked(validation, replace)
     key = list(spec.key)
     others = [f.name for f in spec.fields if f.name not in spec.key]
@@ -152,70 +154,74 @@ def _to_delete(con: Any, spec: Dataset, validation: Validation, key: list[str]) 
 
 
 def commit(
-    store: Store, validation: Validation, *, user: str, replace: bool = False
+    store: Store, validation: Validation, *, user: str | Actor, replace: bool = False
 ) -> CommitResult:
     """Upsert the community's rows in one Delta commit; identical data write no version.
 
-    The raw file is kept as <data dir>/uploads/<dataset>/<sha256>.<format> (never under the
-    uploaded name, which is only recorded in the commit's metadata).
+    Under the dataset's lock, after recovery (metrics/derived/recovery.py), the diff and
+    the keys other communities hold are read from the latest commit; then the audit intent
+    is written, the commit made, and what follows from it brought up to it. The demo store
+    refuses; a full disk or another failed write is an IngestError that says whether the
+    data were committed. The raw file is kept as <data dir>/uploads/<dataset>/<sha256>.<ext>
+    (never under the uploaded name, which is only recorded in the commit's metadata).
     """
     spec, rows = _checked(validation, replace)
-    # The raw file is written while the preview reads the store (disk beside CPU), and is
-    # on disk before anything is committed.
-    with (
-        ThreadPoolExecutor(max_workers=1) as pool,
-        store.lock(f"ingest-{spec.name}-{validation.community_id}"),
-    ):
-        kept = pool.submit(keep_upload, store, validation)
-        diff = preview(store, validation, replace=replace)
-        upload_path, new_file = kept.result()
-        if diff.is_empty:
-            version = store.version().of(spec.name)
-            return CommitResult(spec.name, version, False, diff, upload_path)
-        source = rows if replace else rows.filter(pc.not_equal(diff.row_status, "unchanged"))
-        counts = diff.counts()
-        meta = {
-            "user": user,
-            "community_id": validation.community_id,
-            "dataset": spec.name,
-            "period": validation.period.code if validation.period else "",
-            "file_name": validation.file_name,
-            "file_sha256": validation.file_sha256,
-            "rows_new": str(counts["new"]),
-            "rows_changed": str(counts["changed"]),
-            "rows_unchanged": str(counts["unchanged"]),
-            "rows_deleted": str(counts["deleted"]),
-            "replace": "true" if replace else "false",
-        }
-        span = (
-            (validation.period.start, validation.period.end)
-            if replace and validation.period
-            else None
-        )
-        # Validation refused keys another community held then; another community may have
-        # committed one of them since. Commits of one dataset check and write one at a time
-        # here, so of two communities sending the same new id only the first gets it.
-        with _keys_lock(store, spec):
+    actor = user if isinstance(user, Actor) else Actor(user)
+    try:
+        with recovery.writing(store, spec.name), ThreadPoolExecutor(max_workers=1) as pool:
+            if store.is_demo:
+                raise StoreError("store_demo_read_only")
+            # The raw file is written while the preview reads the store (disk beside CPU),
+            # and is on disk before anything is committed.
+            kept = pool.submit(keep_upload, store, validation)
+            diff = preview(store, validation, replace=replace)
+            upload_path, new_file = kept.result()
+            if diff.is_empty:
+                version = store.table_version(spec.name)
+                return CommitResult(spec.name, version, False, diff, upload_path)
+            # Validation refused keys another community held then; another may have
+            # committed one since. Under the lock, of two communities sending the same new
+            # id only the first gets it.
             taken = _keys_taken(store, spec, rows, validation.community_id)
             if taken:
                 if new_file:
                     upload_path.unlink(missing_ok=True)
                 raise IngestError("ingest_key_taken", count=len(taken), keys="、".join(taken[:10]))
-            version = store.upsert(
-                spec.name,
-                source,
-                community_id=validation.community_id,
-                replace_period=span,
-                meta=meta,
-            )
+            version = _upsert(store, validation, diff, actor, replace)
+    except StoreError as failed:
+        raise IngestError(failed.key, **failed.params) from failed
     return CommitResult(spec.name, version, True, diff, upload_path)
 
 
-def _keys_lock(store: Store, spec: Dataset) -> contextlib.AbstractContextManager[None]:
-    """Held while checking and writing keys that must be unique across communities."""
-    if "community_id" in spec.key:  # the key holds the community: nothing to collide
-        return contextlib.nullcontext()
-    return store.lock(f"ingest-{spec.name}-keys")
+def _upsert(store: Store, validation: Validation, diff: Diff, actor: Actor, replace: bool) -> int:
+    """The commit itself, with its metadata and its audit intent."""
+    spec, rows = _checked(validation, replace)
+    source = rows if replace else rows.filter(pc.not_equal(diff.row_status, "unchanged"))
+    counts = diff.counts()
+    period = validation.period
+    what = {
+        "dataset": spec.name,
+        "community_id": validation.community_id,
+        "period": period.code if period else "",
+        "periods": ",".join(periods_of(spec, rows)),  # every row of the file, changed or not
+        "file_name": validation.file_name,
+        "file_sha256": validation.file_sha256,
+    }
+    meta = {
+        "user": actor.user,
+        "role": actor.role or "",
+        **what,
+        "replace": "true" if replace else "false",
+        **{f"rows_{k}": str(v) for k, v in counts.items()},
+    }
+    return store.upsert(
+        spec.name,
+        source,
+        community_id=validation.community_id,
+        replace_period=(period.start, period.end) if replace and period else None,
+        meta=meta,
+        intent=Intent(actor, "upload", {**what, "replace": replace, **counts}),
+    )
 
 
 def _keys_taken(store: Store, spec: Dataset, rows: pa.Table, community_id: str) -> list[str]:
@@ -238,6 +244,10 @@ def keep_upload(store: Store, validation: Validation) -> tuple[Path, bool]:
     if path.exists():
         return path, False
     partial = path.with_suffix(f".{os.getpid()}.part")
-    partial.write_bytes(validation.data)
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(validation.data)
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half file behind
+        raise
     return path, True

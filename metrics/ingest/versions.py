@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from metrics.derived import recovery
+from metrics.derived.audit_log import Actor, Intent, action_of
 from metrics.ingest.problems import IngestError
 from metrics.schemas import DATASETS
-from metrics.store import Store
+from metrics.store import Store, StoreError
 
 
 def history(
@@ -38,31 +40,36 @@ def history(
 
 
 def _with_action(entry: dict[str, Any]) -> dict[str, Any]:
-    if entry.get("operation") == "RESTORE" or "rolled_back_to" in entry:
-        action = "rollback"
-    elif entry.get("community_id"):
-        action = "upload"
-    else:
-        action = "load"
-    return {**entry, "action": action}
+    return {**entry, "action": action_of(entry)}
 
 
-def rollback(store: Store, dataset: str, version: int, *, user: str) -> int:
+def rollback(store: Store, dataset: str, version: int, *, user: str | Actor) -> int:
     """Restore `dataset` as it was at `version`; the restore is itself a new version.
 
     The whole table is restored: every community's commits after `version` are undone
-    (their version numbers are kept in the rollback's metadata, `undid_versions`).
+    (their version numbers are kept in the rollback's metadata, `undid_versions`). Like an
+    upload, under the dataset's lock and with its audit intent written before the commit.
     """
     if dataset not in DATASETS:
         raise IngestError("ingest_unknown_dataset", dataset=dataset)
-    undone = [str(e["version"]) for e in rollback_preview(store, dataset, version)]
-    meta = {
-        "user": user,
-        "dataset": dataset,
-        "rolled_back_to": str(version),
-        "undid_versions": ",".join(undone),
-    }
-    return store.rollback(dataset, version, meta=meta)
+    actor = user if isinstance(user, Actor) else Actor(user)
+    try:
+        if store.is_demo:
+            raise StoreError("store_demo_read_only")
+        with recovery.writing(store, dataset):
+            undone = [str(e["version"]) for e in rollback_preview(store, dataset, version)]
+            meta = {
+                "user": actor.user,
+                "role": actor.role or "",
+                "dataset": dataset,
+                "rolled_back_to": str(version),
+                "undid_versions": ",".join(undone),
+            }
+            detail = {"dataset": dataset, "to": version, "undid_versions": ",".join(undone)}
+            intent = Intent(actor, "rollback", detail)
+            return store.rollback(dataset, version, meta=meta, intent=intent)
+    except StoreError as failed:
+        raise IngestError(failed.key, **failed.params) from failed
 
 
 def rollback_preview(store: Store, dataset: str, version: int) -> list[dict[str, Any]]:
