@@ -4,6 +4,7 @@ Run: make run   (or: .venv/bin/streamlit run app.py)
 """
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -15,6 +16,10 @@ from pages._text import tr
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+# The favicon is the app's own file (an SVG sent inline): a Material icon name here makes
+# the browser fetch it from fonts.gstatic.com. The pages' Material icons below are drawn
+# with the font Streamlit serves itself.
+ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 # path, title, icon, URL, the permission it needs (None: anyone who may read)
 PAGES: list[tuple[str, str, str, str, Action | None]] = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview", None),
@@ -29,9 +34,7 @@ PAGES: list[tuple[str, str, str, str, Action | None]] = [
 ]
 
 leave_legacy_mode()
-st.set_page_config(
-    page_title="基层治理数据看板", page_icon=":material/account_balance:", layout="wide"
-)
+st.set_page_config(page_title="基层治理数据看板", page_icon=str(ICON), layout="wide")
 sidebar_chrome()
 hide_table_download()  # Streamlit's own table CSV keeps formulas live
 who = principal()

@@ -16,7 +16,6 @@ import io
 import itertools
 import os
 import re
-import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,13 +26,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from python_calamine import CalamineWorkbook
 
+from metrics import export, workbook_limits
+
 FileFormat = Literal["csv", "xlsx", "parquet"]
 MAX_TITLE_LINES = 3  # one-cell lines above the header (a ledger's title) that are skipped
 DEFAULT_MAX_MB = 10.0
-# An XLSX is a zip: refuse to inflate more than this many times the upload limit, which a
-# real workbook never needs and a zip bomb always does.
-MAX_INFLATE_FACTOR = 20
-MAX_ZIP_MEMBERS = 10_000
 
 
 class UploadError(Exception):
@@ -92,7 +89,7 @@ def read_upload(
         raise UploadError("ingest_empty_file")
     fmt = file_format(data, filename)
     if fmt == "xlsx":
-        raw = _read_xlsx(data, sheet, limit)
+        raw = _read_xlsx(data, sheet)
     elif fmt == "parquet":
         raw = _read_parquet(data)
     else:
@@ -102,9 +99,10 @@ def read_upload(
 
 # Our CSV exports put an apostrophe before text that Excel would run as a formula
 # (metrics.export.neutralise); a CSV sent back is read without it: exactly one apostrophe
-# is taken off a cell that is apostrophes then = + - @ tab or CR ('=1 → =1, ''=1 → '=1).
+# is taken off a cell that is apostrophes then a tab or CR, or then any invisible
+# characters and = + - @ (full-width too) ('=1 → =1, ''=1 → '=1, ' =1 → =1).
 # Not in XLSX: there a typed '=1 is a text cell holding =1, and exports add nothing.
-_QUOTED_FORMULA = r"^'('*[=+\-@\t\r])"
+_QUOTED_FORMULA = rf"^'('*(?:[\t\r]|{export.SKIPPED_RE2}*[{re.escape(export.FORMULA_SIGNS)}]))"
 
 
 def _unquote_formulas(raw: RawTable) -> RawTable:
@@ -120,14 +118,26 @@ def _unquote_formulas(raw: RawTable) -> RawTable:
 
 
 def sheet_names(data: bytes) -> list[str]:
-    """The sheets of an XLSX upload, for choosing one ([] when it cannot be opened)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if len(archive.infolist()) > MAX_ZIP_MEMBERS:
-                return []
-        return list(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
-    except Exception:  # a damaged file: validation says so
+    """The sheets of an XLSX upload, for choosing one ([] for any other file, and for one
+    that is damaged or over the caps: validation says why)."""
+    if not data.startswith(b"PK\x03\x04"):
         return []
+    try:
+        open_workbook(data)
+        return list(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+    except Exception:  # damaged or refused: validation names the reason
+        return []
+
+
+def open_workbook(data: bytes) -> None:
+    """What every path does before calamine opens a workbook: the caps of
+    metrics.workbook_limits (inflated size and ratio, shared strings, cells, text)."""
+    try:
+        workbook_limits.check_workbook(data)
+    except workbook_limits.WorkbookRefused as refused:
+        raise UploadError(refused.key, **refused.params) from refused
+    except workbook_limits.WorkbookDamaged as exc:
+        raise UploadError("ingest_xlsx_damaged") from exc
 
 
 # -- CSV -------------------------------------------------------------------------------
@@ -159,7 +169,9 @@ def decode(data: bytes) -> tuple[bytes, str]:
 def _read_csv(data: bytes) -> RawTable:
     body, encoding = decode(data)
     head = body[:65536].decode("utf-8", errors="ignore")
-    delimiter, skip, header, titles = _csv_header(head)
+    delimiter = _delimiter(head)
+    _check_quotes_and_line_ends(body, delimiter.encode())
+    skip, header, titles = _csv_header(head, delimiter)
     width = max(len(header), 1)
     bad_rows: list[int] = []
 
@@ -204,12 +216,8 @@ def _read_csv(data: bytes) -> RawTable:
     return _unquote_formulas(dataclasses.replace(raw, titles=titles + raw.titles))
 
 
-def _csv_header(head: str) -> tuple[str, int, list[str], tuple[tuple[int, str], ...]]:
-    """Delimiter, rows before the header, the header, and the title lines skipped.
-
-    The header is the first row that is not blank and not a title: a row with one filled
-    cell (青铜峡市11月台账) followed by a row with more. Rows count as Excel numbers them.
-    """
+def _delimiter(head: str) -> str:
+    """A tab when the first line with more than one cell has tabs and no commas."""
     lines = [line for line in head.splitlines() if line.strip(" ,\t\r")]
     first = lines[0] if lines else ""
     for line in lines:
@@ -217,8 +225,21 @@ def _csv_header(head: str) -> tuple[str, int, list[str], tuple[tuple[int, str], 
             first = line
             if len([c for c in re.split("[,\t]", line) if c.strip()]) > 1:
                 break
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    records = list(itertools.islice(csv.reader(io.StringIO(head), delimiter=delimiter), 50))
+    return "\t" if "\t" in first and "," not in first else ","
+
+
+def _csv_header(head: str, delimiter: str) -> tuple[int, list[str], tuple[tuple[int, str], ...]]:
+    """Rows before the header, the header, and the title lines skipped.
+
+    The header is the first row that is not blank and not a title: a row with one filled
+    cell (青铜峡市11月台账) followed by a row with more. Rows count as Excel numbers them.
+    """
+    # newline="": a CR ends a line as Excel and Arrow read it, instead of failing the parse.
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+    try:
+        records = list(itertools.islice(reader, 50))
+    except csv.Error as exc:  # cannot happen after _check_quotes_and_line_ends; say so if it does
+        raise UploadError("ingest_csv_unreadable", detail=str(exc)[:200]) from exc
     filled = [[c for c in r if c.strip()] for r in records]
     titles: list[tuple[int, str]] = []
     for i, cells in enumerate(filled):
@@ -228,8 +249,69 @@ def _csv_header(head: str) -> tuple[str, int, list[str], tuple[tuple[int, str], 
         if len(cells) == 1 and len(later) > 1 and len(titles) < MAX_TITLE_LINES:
             titles.append((i + 1, cells[0].strip()))
             continue
-        return delimiter, i, records[i], tuple(titles)
+        return i, records[i], tuple(titles)
     raise UploadError("ingest_empty_file")  # blank lines and commas only
+
+
+# A run of quotes, or a CR that does not start a CRLF.
+_QUOTES_OR_LONE_CR = re.compile(rb'"+|\r(?!\n)')
+
+
+def _check_quotes_and_line_ends(body: bytes, delimiter: bytes) -> None:
+    """Refuse, naming the row, a quote that is never closed (Arrow would read the rest of the
+    file into one cell without a word) and a lone CR inside the rows of a file whose lines
+    end in LF (Excel breaks the row there; a CR-only file, old Mac Excel's, is fine).
+
+    Quotes as Arrow reads them: one at the start of a field opens a quoted field, where ""
+    is a quote and a lone " closes it; anywhere else a quote is just a character."""
+    line_end = b"\n" if b"\n" in body else b"\r"
+    if b'"' not in body and (line_end == b"\r" or body.count(b"\r") == body.count(b"\r\n")):
+        return  # the usual file: nothing to look at
+    opened: int | None = None  # where the open quoted field started
+    inside_breaks = 0  # line ends inside quoted fields so far: not row breaks
+    lone_crs: list[tuple[int, int]] = []  # the first ones: position, inside_breaks there
+    count = 0
+    for match in _QUOTES_OR_LONE_CR.finditer(body):
+        start, run = match.start(), match.end() - match.start()
+        if body[start] == 13:  # a lone CR; at the very end of the file it ends the last line
+            at_end = start + 64 >= len(body) and not body[start + 1 :].strip()
+            if opened is None and line_end == b"\n" and not at_end:
+                count += 1
+                if len(lone_crs) < 10:
+                    lone_crs.append((start, inside_breaks))
+            continue
+        if opened is not None:
+            if run % 2:  # "" pairs are quotes; an odd one out closes the field
+                inside_breaks += body.count(line_end, opened, start)
+                opened = None
+        elif run % 2 and (start == 0 or body[start - 1 : start] in (delimiter, b"\n", b"\r")):
+            opened = start  # at a field's start the first opens; pairs after it are quotes
+    if opened is not None:
+        raise UploadError(
+            "ingest_csv_open_quote",
+            row=body.count(line_end, 0, opened) - inside_breaks + 1,
+            snippet=_snippet(body, opened, 0, 24),
+        )
+    if lone_crs:
+        # Rows as the file's author meant them: a lone CR breaks none (Excel would).
+        rows = [body.count(b"\n", 0, at) - before + 1 for at, before in lone_crs]
+        first = lone_crs[0][0]
+        raise UploadError(
+            "ingest_csv_bare_cr",
+            row=rows[0],
+            snippet=_snippet(body, first, 12, 13),
+            count=count,
+            rows="、".join(map(str, rows)) + ("……" if count > len(rows) else ""),
+        )
+
+
+def _snippet(body: bytes, at: int, before: int, after: int) -> str:
+    """The text of the file around `at`, on its line, a lone CR shown as ↵, for a message."""
+    start = max(at - before, body.rfind(b"\n", 0, at) + 1)
+    end = body.find(b"\n", at)
+    end = min(at + after, len(body) if end < 0 else end)
+    text = body[start:end].decode("utf-8", errors="ignore").replace("\r", "↵")
+    return f"“{text}”"
 
 
 def _ragged_rows(body: bytes, delimiter: str, width: int) -> list[tuple[int, int]]:
@@ -243,15 +325,8 @@ def _ragged_rows(body: bytes, delimiter: str, width: int) -> list[tuple[int, int
 
 
 # -- XLSX ------------------------------------------------------------------------------
-def _read_xlsx(data: bytes, sheet: str | None, limit: int) -> RawTable:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise UploadError("ingest_xlsx_damaged") from exc
-    inflated = sum(m.file_size for m in members)
-    if len(members) > MAX_ZIP_MEMBERS or inflated > MAX_INFLATE_FACTOR * limit:
-        raise UploadError("ingest_zip_bomb", size_mb=f"{inflated / 1048576:,.0f}")
+def _read_xlsx(data: bytes, sheet: str | None) -> RawTable:
+    open_workbook(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if sheet is not None and sheet not in book.sheet_names:
@@ -260,19 +335,26 @@ def _read_xlsx(data: bytes, sheet: str | None, limit: int) -> RawTable:
             )
         ws = book.get_sheet_by_name(sheet) if sheet is not None else book.get_sheet_by_index(0)
         values = ws.to_python(skip_empty_area=False)
-        merged = ws.merged_cell_ranges or []
+        merged, name, sheets = ws.merged_cell_ranges or [], ws.name, tuple(book.sheet_names)
     except UploadError:
         raise
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise UploadError("ingest_xlsx_damaged") from exc
+    del ws, book  # calamine's copy of every cell: memory is the upload's tightest cap
     width = max((len(r) for r in values), default=0)
     if not values or width == 0:
         raise UploadError("ingest_empty_file")
-    columns = [[_cell_text(r[i]) if i < len(r) else "" for r in values] for i in range(width)]
-    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    # Column by column, so only one column of text is in Python lists at a time.
+    table = pa.table(
+        {
+            f"c{i}": pa.array([_cell_text(r[i]) if i < len(r) else "" for r in values], pa.string())
+            for i in range(width)
+        }
+    )
+    del values
     rows = pa.array(range(1, table.num_rows + 1), pa.int64())
-    raw = _with_header(table, rows, "xlsx", sheet=ws.name)
-    raw = dataclasses.replace(raw, sheets=tuple(book.sheet_names))
+    raw = _with_header(table, rows, "xlsx", sheet=name)
+    raw = dataclasses.replace(raw, sheets=sheets)
     for (r0, c0), (r1, c1) in merged:
         if r0 + 1 <= raw.header_row <= r1 + 1:
             raise UploadError("ingest_merged_header", cells=f"{_a1(r0, c0)}:{_a1(r1, c1)}")

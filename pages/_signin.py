@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -43,7 +44,7 @@ def local_mode() -> bool:
 
 def clear_access_cache() -> None:
     """After a roles edit: the next run resolves everyone again."""
-    _cache.resolve.clear()
+    _cache.forget_roles()
 
 
 def principal() -> Principal | None:
@@ -52,10 +53,15 @@ def principal() -> Principal | None:
     if auth_configured():
         if not st.user.is_logged_in:
             return None
-        return _cache.resolve(_email(), _claim("sub"))
+        return _resolved()[0]
     if local_mode():
         return LOCAL_ADMIN
     return DEMO_VIEWER if access.is_demo(_cache.get_store()) else None
+
+
+def is_demo_shown() -> bool:
+    """Whether the store shown is the demo (its badge and banner say so, exactly then)."""
+    return access.is_demo(_cache.get_store())
 
 
 def _claim(name: str) -> str | None:
@@ -63,10 +69,17 @@ def _claim(name: str) -> str | None:
     return str(value) if value else None
 
 
-def _email() -> str | None:
-    """The e-mail claim, unless the provider says it is not verified: a self-chosen address
-    must not match somebody's entry in the roles list."""
-    return None if st.user.get("email_verified") is False else _claim("email")
+def _resolved() -> tuple[Principal | None, str]:
+    """Who the ID token's claims make the user, and why (metrics.access.resolve_claims
+    decides: a verified e-mail or an (issuer, subject) entry, never a subject as an e-mail)."""
+    claims = _claims()
+    return _cache.resolve(claims["iss"], claims["sub"], claims["email"], claims["email_verified"])
+
+
+def _claims() -> dict[str, Any]:
+    """The claims the roles list looks at, as the provider sent them (types unchanged:
+    `email_verified: "false"` must stay a string for the data layer to refuse it)."""
+    return {name: st.user.get(name) for name in ("iss", "sub", "email", "email_verified")}
 
 
 def _sign_in_once(record: Callable[[str], None]) -> None:
@@ -102,19 +115,27 @@ def signin_page() -> None:
             st.login()
         return
     st.title(tr("denied_title"))
-    user = _email() or _claim("sub") or "?"
-    st.text(tr("denied_text", user=user))
+    claims = _claims()
+    _, reason = _resolved()
+    st.text(tr("denied_text", user=access.SignIn.of(claims).shown))
+    if reason == "email_not_verified":
+        st.caption(tr("denied_unverified"))
     if st.button(tr("logout_button"), key="logout_denied"):
         st.logout()
-    _sign_in_once(lambda sign_in: access.audit_refused(_cache.get_store(), user, sign_in=sign_in))
-    log.warning("unknown user refused: %s", user)
+    _sign_in_once(
+        lambda sign_in: access.audit_sign_in(
+            _cache.get_store(), claims, None, reason, sign_in=sign_in
+        )
+    )
 
 
 def mode_banner(current: Principal) -> None:
     """Who is reading, in the sidebar; each sign-in is recorded once in the audit log."""
     if auth_configured():
         _sign_in_once(
-            lambda sign_in: access.audit(_cache.get_store(), current, "login", sign_in=sign_in)
+            lambda sign_in: access.audit_sign_in(
+                _cache.get_store(), _claims(), current, _resolved()[1], sign_in=sign_in
+            )
         )
         name = md_escape(current.name or current.user)  # from the roles list: text only
         st.sidebar.caption(tr("signed_in_as", name=name, role=tr(f"role_{current.role}")))
@@ -124,3 +145,5 @@ def mode_banner(current: Principal) -> None:
         st.sidebar.info(tr("demo_mode"))
     else:
         st.sidebar.warning(tr("local_mode"))
+    if current is not DEMO_VIEWER and access.is_demo(_cache.get_store()):
+        st.sidebar.info(tr("demo_store_banner"))  # signed in, or local, on the demo store

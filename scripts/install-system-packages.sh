@@ -2,7 +2,9 @@
 # Debian packages the checks need and PyPI cannot provide: a Chromium for the browser tests
 # (we never run `playwright install`), a CJK font so Chinese renders instead of tofu boxes,
 # a colour emoji font for the status cues (✅ ⚠️ ❌) that pages show beside colours, and
-# poppler-utils (pdftotext) to read back the generated PDF reports.
+# poppler-utils (pdftotext) to read back the generated PDF reports, LibreOffice Calc to open
+# every CSV export as a reader would (no cell may come out a formula), and nginx to test the
+# reverse-proxy configuration in deploy/ for real.
 # Installs only what is missing, and only as root; otherwise says what to install.
 set -euo pipefail
 
@@ -11,6 +13,8 @@ missing=()
 [[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || missing+=(fonts-noto-cjk)
 [[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v soffice >/dev/null || missing+=(libreoffice-calc)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 # Debian's own Python makes no venv without ensurepip.
 "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from metrics.catalog import Scope
-from metrics.i18n import t
+from metrics.i18n import Refusal
 
 Role = Literal["leader", "clerk", "admin"]
 ROLES: tuple[Role, ...] = ("leader", "clerk", "admin")
@@ -30,16 +30,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-class AccessDenied(Exception):
+class AccessDenied(Refusal):
     """The principal may not do or see this. `key` is a message in messages.yaml."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(t(key, "en", **params))
-        self.key = key
-        self.params = params
-
-    def message(self, lang: str = "zh") -> str:
-        return t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)
