@@ -7,8 +7,14 @@ so one function serves KPI cards, rankings, trends and the CLI alike:
     $bucket                month | quarter | half | year | all   (one row set per bucket)
     $community_id, $grid_id  filters, NULL for none
     $by                    community | grid: what unit_id is
+    $today                 the day a figure is read on (DATE): only a metric whose catalog
+                           entry has `final_after` depends on it (the fulfilment rate judges
+                           a wish once its 30 days are over)
 
     -> period_start DATE, unit_id VARCHAR (NULL on the total row), value
+
+Every figure of a period is as of the period's end, from the dates alone: never from a
+status as it stands today (docs/decisions/0009-as-of-period-end.md).
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -27,7 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from metrics.periods import MONTHS_IN, Period, add_months, month_end
+from metrics import period_lookup, periods
+from metrics.periods import MONTHS_IN, Period
+from metrics.schemas import DATASETS
 
 CATALOG_PATH = Path(__file__).resolve().parent / "catalog.yaml"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -40,7 +51,31 @@ SOURCES: tuple[Source, ...] = ("rollup", "records")
 # "total" is for totals and trend, which read the total rows only: rollup-backed metrics
 # then skip the per-community rows (metrics on raw records ignore it and give both).
 By = Literal["community", "grid", "total"]
+# What a unit with no rows in a period has: zero (nothing happened: no case received) or
+# none (nothing was reported: a community's employment report or property ratings).
+Empty = Literal["zero", "none"]
 _PARAM_RE = re.compile(r"\$([a-z_]+)")
+# The day the table of period values is computed for: after every period's end, so that
+# it holds each period's final value (`final_after`).
+FINAL_DAY = dt.date(9999, 12, 31)
+# The day figures are read on when a call names none (`read_on`), else periods.today().
+_reading_day: ContextVar[dt.date | None] = ContextVar("govdash_reading_day", default=None)
+
+
+@contextmanager
+def read_on(day: dt.date) -> Iterator[None]:
+    """Every figure computed inside is read on `day` (the `$today` of the metric SQL): a
+    meeting's figures as of its moment (the demo's own day for the demo), not the clock's."""
+    reset = _reading_day.set(day)
+    try:
+        yield
+    finally:
+        _reading_day.reset(reset)
+
+
+def reading_day(today: dt.date | None = None) -> dt.date:
+    """`today` if given, else the day of the enclosing `read_on`, else periods.today()."""
+    return today or _reading_day.get() or periods.today()
 
 
 @dataclass(frozen=True)
@@ -56,10 +91,22 @@ class Metric:
     source: Source
     grid: bool
     standard: dict[str, float] = field(default_factory=dict)
+    empty: Empty = "zero"
+    final_after: int = 0  # days after a period's end from which its value is final
 
     @property
     def sql(self) -> str:
         return _sql_text(self.name)
+
+    @property
+    def zero_when_empty(self) -> bool:
+        """Whether a unit with no rows has 0 (an additive metric whose `empty` is zero)."""
+        return self.additive and self.empty == "zero"
+
+    def final_by(self, period_end: dt.date, today: dt.date) -> bool:
+        """Whether the value of a period ending on `period_end` no longer changes with the
+        day it is read on (corrections aside), when read on `today`."""
+        return today >= period_end + dt.timedelta(days=self.final_after)
 
     def text(self, what: str, lang: str) -> str:
         values: dict[str, str] = getattr(self, what)
@@ -87,9 +134,17 @@ def catalog() -> dict[str, Metric]:
             source=_source(name, entry["source"]),
             grid=bool(entry["grid"]),
             standard=entry.get("standard") or {},
+            empty=_empty_kind(name, entry.get("empty", "zero" if entry["additive"] else "none")),
+            final_after=int(entry.get("final_after", 0)),
         )
         for name, entry in raw.items()
     }
+
+
+def _empty_kind(name: str, value: Any) -> Empty:
+    if value not in ("zero", "none"):
+        raise ValueError(f"catalog.yaml: {name}: empty must be zero or none, not {value!r}")
+    return cast(Empty, value)
 
 
 def _source(name: str, value: Any) -> Source:
@@ -125,16 +180,20 @@ def evaluate(
     *,
     bucket: Bucket = "all",
     by: By = "community",
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """Run one metric: rows (period_start, unit_id, value); unit_id is None on totals."""
-    return evaluate_many(con, [name], date_from, date_to, scope, bucket=bucket, by=by)[name]
+    frames = evaluate_many(
+        con, [name], date_from, date_to, scope, bucket=bucket, by=by, today=today
+    )
+    return frames[name]
 
 
 # A metric query's read of the rollup macros (sql/_rollup_reads.sql), and the calls that
 # every metric of a query makes alike (the same macro, the query's own parameters).
-_ROLLUP_READ_RE = re.compile(r"\b((?:cases|wishes)_(?:monthly|days))\(")
+_ROLLUP_READ_RE = re.compile(r"\b((?:cases|wishes)_(?:monthly|days|cohorts))\(")
 _SHARED_CALL_RE = re.compile(
-    r"\b(((?:cases|wishes)_(?:monthly|days))\(\$by, \$community_id, \$grid_id\)"
+    r"\b(((?:cases|wishes)_(?:monthly|days|cohorts))\(\$by, \$community_id, \$grid_id\)"
     r"|(periods)\(\$date_from, \$date_to, \$bucket\))"
 )
 
@@ -169,23 +228,7 @@ def precomputed(name: str) -> bool:
 def _standard_periods(
     date_from: dt.date, date_to: dt.date, bucket: Bucket
 ) -> tuple[str, dt.date, dt.date] | None:
-    """(kind, first period_start, last period_start) when the query's buckets are standard
-    periods, each whole: what the table of period values holds. None otherwise."""
-    if date_from.day != 1 or date_to != month_end(date_to.year, date_to.month):
-        return None
-    months = Period(date_from, date_to, "range").months
-    if bucket == "all":
-        kind = next((k for k, n in MONTHS_IN.items() if n == months), None)
-        if kind is None:
-            return None
-        step = months
-    else:
-        kind, step = bucket, MONTHS_IN[bucket]
-        if months % step:
-            return None
-    if (date_from.month - 1) % step:
-        return None  # a quarter starts in Jan, Apr, Jul or Oct; a half in Jan or Jul
-    return kind, date_from, add_months(date_to, 1 - step)
+    return period_lookup.standard_periods(date_from, date_to, bucket)
 
 
 def _lookup(
@@ -195,74 +238,7 @@ def _lookup(
     scope: Scope,
     by: By,
 ) -> dict[str, pd.DataFrame] | None:
-    """The metrics' rows from the table of period values, as their SQL would give them
-    (rows with no value left out); None when the connection's table does not cover them."""
-    kind, first, last = periods
-    params: dict[str, Any] = {"kind": kind, "first": first, "last": last}
-    try:
-        # Whether the table covers the periods, and the files of their partitions (kind and
-        # year): reading those alone is several times faster than the table's view.
-        row = (
-            con.cursor()
-            .execute(
-                "SELECT (SELECT count(*) FROM period_values_cover"
-                "        WHERE $first >= first AND $last <= last),"
-                " (SELECT list(file) FROM period_values_files"
-                "  WHERE kind = $kind AND year BETWEEN year($first) AND year($last))",
-                params,
-            )
-            .fetchone()
-        )
-    except duckdb.CatalogException:  # a connection without rollups
-        return None
-    if not row or not row[0]:
-        return None
-    files: list[str] = row[1] or []
-    # The scope's total rows (unit_id NULL), and each community's own when by community:
-    # the city's from the connection's copy, the communities' from their partition's files.
-    when = " WHERE period_start BETWEEN $first AND $last"
-    branches = []
-    if scope.community_id is None:
-        branches.append(
-            "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names)"
-            " FROM period_values_city" + when + " AND kind = $kind"
-        )
-    elif files:
-        branches.append(
-            "SELECT period_start, NULL::VARCHAR AS unit_id, COLUMNS($names)"
-            " FROM read_parquet($files)" + when + " AND community_id = $community"
-        )
-    if by == "community" and files:
-        theirs = " AND community_id = $community" if scope.community_id else ""
-        branches.append(
-            "SELECT period_start, community_id AS unit_id, COLUMNS($names)"
-            " FROM read_parquet($files)" + when + " AND community_id IS NOT NULL" + theirs
-        )
-    if not branches:  # no file holds the periods: nothing has a value in them
-        empty = pd.DataFrame(
-            {
-                "period_start": pd.Series([], dtype="datetime64[us]"),
-                "unit_id": pd.Series([], dtype=object),
-                "value": pd.Series([], dtype="float64"),
-            }
-        )
-        return {name: empty.copy() for name in names}
-    statement = " UNION ALL ".join(branches)
-    values = {**params, "names": names, "files": files, "community": scope.community_id}
-    params = {k: values[k] for k in set(_PARAM_RE.findall(statement))}
-    # Through Arrow: three times faster than .df() for 110,000 communities' rows. Dates as
-    # the datetime64[us] that .df() gives on the SQL path, so the two stay alike.
-    table = con.cursor().sql(statement, params=params).to_arrow_table()
-    table = table.set_column(0, "period_start", table.column(0).cast(pa.timestamp("us")))
-    frame = table.to_pandas()
-    keys = frame[["period_start", "unit_id"]]
-    out: dict[str, pd.DataFrame] = {}
-    for name in names:
-        value = frame[name].to_numpy(dtype="float64")
-        keep = ~np.isnan(value)
-        rows = keys if keep.all() else keys.loc[keep].reset_index(drop=True)
-        out[name] = rows.assign(value=value[keep])
-    return out
+    return period_lookup.lookup(con, names, periods, scope.community_id, by)
 
 
 def _twin(by: By, scope: Scope) -> str:
@@ -279,12 +255,15 @@ def evaluate_many(
     bucket: Bucket = "all",
     by: By = "community",
     lookup: bool = True,
+    today: dt.date | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Several metrics at once, in one DuckDB query: for each, what `evaluate` gives.
 
     Metrics the store keeps per standard period (`precomputed`) are looked up instead when
-    the buckets are standard periods of the city or a community (metrics/period_values.py);
-    `lookup=False` always runs their SQL (which is how that table is filled).
+    the buckets are standard periods of the city or a community (metrics/period_values.py)
+    and their values are final on `today` (default: `reading_day`); `lookup=False` always
+    runs their SQL (which is how that table is filled). A metric that does not break down
+    by grid has no rows for a grid (no value, never the community's figure or 0).
 
     Each metric's own SQL runs unchanged as one branch of a UNION ALL BY NAME, its value in
     a column of its own (so each keeps its own type until it becomes float64, as alone).
@@ -294,15 +273,17 @@ def evaluate_many(
     unique = list(dict.fromkeys(names))
     if not unique:
         return {}
-    found: dict[str, pd.DataFrame] = {}
-    stored = [n for n in unique if precomputed(n)] if lookup else []
-    periods = _standard_periods(date_from, date_to, bucket)
-    if stored and periods and scope.grid_id is None and by in ("community", "total"):
-        found = _lookup(con, stored, periods, scope, by) or {}
+    day = reading_day(today)
+    found = {n: period_lookup.no_rows() for n in unique if not _has_value(n, scope, by)}
+    stored = [n for n in unique if n not in found and precomputed(n)] if lookup else []
+    stored = [n for n in stored if metric(n).final_by(date_to, day)]
+    standard = _standard_periods(date_from, date_to, bucket)
+    if stored and standard and scope.grid_id is None and by in ("community", "total"):
+        found.update(_lookup(con, stored, standard, scope, by) or {})
     unique = [n for n in unique if n not in found]
     if not unique:
         return found
-    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by)
+    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by, day)
     # A cursor per call: the connection may be shared by Streamlit's session threads.
     frame = con.cursor().execute(statement, params).df()
     which = frame["_m"].to_numpy()
@@ -315,6 +296,12 @@ def evaluate_many(
     return {**found, **out}
 
 
+def _has_value(name: str, scope: Scope, by: By) -> bool:
+    """Whether the metric can have a value for the scope and units: one that is not
+    reported by grid has none for a grid (employment, ratings, the registry's counts)."""
+    return metric(name).grid or (scope.grid_id is None and by != "grid")
+
+
 def _union_sql(
     names: list[str],
     date_from: dt.date,
@@ -322,6 +309,7 @@ def _union_sql(
     scope: Scope,
     bucket: Bucket,
     by: By,
+    today: dt.date,
 ) -> tuple[str, dict[str, Any]]:
     """The metrics' SQL as one statement: rows (_m, period_start, unit_id, _v<i>), the value
     of metric i in column _v<i> and its position in _m; and the parameters it takes."""
@@ -332,6 +320,7 @@ def _union_sql(
         "community_id": scope.community_id,
         "grid_id": scope.grid_id,
         "by": by,
+        "today": today,
     }
     parts: list[str] = []
     shared: dict[str, str] = {}
@@ -362,9 +351,11 @@ def evaluate_wide(
 ) -> pa.Table:
     """The metrics' SQL (never a look-up) as one row per (period_start, unit_id) with a
     DOUBLE column per metric, NULL where the metric gave no row: how the table of period
-    values is filled (metrics/period_values.py), in one query and no pandas."""
+    values is filled (metrics/period_values.py), in one query and no pandas. Each value
+    is the period's final one (read on FINAL_DAY): the table is read only where that is
+    the value of the day (`Metric.final_by`)."""
     unique = list(dict.fromkeys(names))
-    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by)
+    statement, params = _union_sql(unique, date_from, date_to, scope, bucket, by, FINAL_DAY)
     # Each metric gives at most one row per period and unit, so max() picks its value.
     # Column names are the catalog's metric names, never input.
     columns = ", ".join(f'max(_v{i})::DOUBLE AS "{name}"' for i, name in enumerate(unique))
@@ -374,15 +365,71 @@ def evaluate_wide(
 
 
 def totals(
-    con: duckdb.DuckDBPyConnection, names: list[str], period: Period, scope: Scope = CITY
+    con: duckdb.DuckDBPyConnection,
+    names: list[str],
+    period: Period,
+    scope: Scope = CITY,
+    *,
+    compared: bool = False,
+    today: dt.date | None = None,
 ) -> dict[str, float | None]:
-    """Each metric's value over the whole period, for the scope (the KPI-card number)."""
-    frames = evaluate_many(con, names, period.start, period.end, scope, by="total")
+    """Each metric's value over the whole period, for the scope (the KPI-card number).
+
+    `compared`: the period is one another is compared with (环比, 同比), and a metric whose
+    data begin after the period starts has no value there (see `comparable`)."""
+    wanted = comparable(con, names, period) if compared else list(names)
+    frames = evaluate_many(con, wanted, period.start, period.end, scope, by="total", today=today)
     out: dict[str, float | None] = {}
     for name in names:
-        total = _total_rows(frames[name])
-        out[name] = _clean(total[0][1]) if total else _empty(name)
+        total = _total_rows(frames[name]) if name in frames else []
+        empty = _empty(name, name in wanted and _has_value(name, scope, "total"))
+        out[name] = _clean(total[0][1]) if total else empty
     return out
+
+
+# The first month of each dated ledger's data, city-wide (a quarter's ratings from the
+# quarter's first day): cases and wishes from the rollups' city rows where the connection
+# has them (a few hundred rows), else from their records.
+_REPORTS_BEGIN = """
+UNION ALL SELECT 'employment', min(month) FROM employment
+UNION ALL SELECT 'property_ratings', min(quarter_start(quarter)) FROM property_ratings
+"""
+_DATA_BEGIN_SQL = (
+    "SELECT 'cases', min(month) FROM cases_rollup WHERE community_id IS NULL AND received > 0"
+    " UNION ALL SELECT 'wishes', min(month) FROM wishes_rollup"
+    " WHERE community_id IS NULL AND registered > 0" + _REPORTS_BEGIN
+)
+_DATA_BEGIN_RECORDS_SQL = (
+    "SELECT 'cases', min(date_trunc('month', reported_on)) FROM cases"
+    " UNION ALL SELECT 'wishes', min(date_trunc('month', registered_on)) FROM wishes"
+    + _REPORTS_BEGIN
+)
+
+
+def data_begins(con: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:
+    """The first day of the first month with data, per dated dataset that has any."""
+    try:
+        rows = con.cursor().execute(_DATA_BEGIN_SQL).fetchall()
+    except duckdb.CatalogException:  # a connection without rollups: read the records
+        rows = con.cursor().execute(_DATA_BEGIN_RECORDS_SQL).fetchall()
+    return {str(name): first for name, first in rows if first is not None}
+
+
+def comparable(con: duckdb.DuckDBPyConnection, names: list[str], period: Period) -> list[str]:
+    """The metrics among `names` that a figure may be compared with over `period`: all
+    but those of a dated dataset whose data begin after the period starts (or that has no
+    data). Compared with months before the data began, a figure would read as growth
+    (a 36-month range +52 % against a year ago that was mostly empty): "—" instead."""
+    begins = data_begins(con)
+
+    def fine(name: str) -> bool:
+        dataset = metric(name).dataset
+        if DATASETS[dataset].period_field is None:  # the registry is not dated
+            return True
+        first = begins.get(dataset)
+        return first is not None and period.start >= first
+
+    return [n for n in dict.fromkeys(names) if fine(n)]
 
 
 def _total_rows(frame: pd.DataFrame) -> list[tuple[dt.date, float]]:
@@ -402,10 +449,17 @@ def by_unit(
     units: list[str],
     scope: Scope = CITY,
     by: By = "community",
+    *,
+    compared: bool = False,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
-    """A unit × metric table over the period (the ranking table); index is `units`."""
+    """A unit × metric table over the period (the ranking table); index is `units`. No
+    value (NaN) where a unit has no rows, except 0 for a metric whose `empty` is zero;
+    `compared` as for `totals` (the period a ranking's rank change is against)."""
     index = pd.Index(units, name="unit_id")
-    frames = evaluate_many(con, names, period.start, period.end, scope, by=by)
+    asked = comparable(con, names, period) if compared else list(names)
+    frames = evaluate_many(con, asked, period.start, period.end, scope, by=by, today=today)
+    frames.update({n: period_lookup.no_rows() for n in names if n not in frames})
     columns: dict[str, np.ndarray] = {}
     # Where each of `units` is in a frame's rows: the same for most metrics of a page (the
     # looked-up ones share their rows), so found once and reused while the rows are equal.
@@ -422,7 +476,7 @@ def by_unit(
         position = seen[1]
         values = np.append(frame["value"].to_numpy(dtype="float64"), np.nan)
         column = values[position]  # position -1 is the NaN appended
-        if metric(name).additive:
+        if _empty(name, name in asked and _has_value(name, scope, by)) == 0:
             column = np.nan_to_num(column, nan=0.0)
         columns[name] = column
     return pd.DataFrame(columns, index=index, columns=list(dict.fromkeys(names)))
@@ -434,17 +488,22 @@ def trend(
     period: Period,
     scope: Scope = CITY,
     bucket: Bucket = "month",
+    *,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """A bucket × metric table of totals for the scope (the trend chart); index period_start."""
     starts = [p.date() for p in pd.date_range(period.start, period.end, freq="MS")]
     step = MONTHS_IN.get(bucket, 1)
     index = pd.Index(starts[::step], name="period_start")
-    frames = evaluate_many(con, names, period.start, period.end, scope, bucket=bucket, by="total")
+    frames = evaluate_many(
+        con, names, period.start, period.end, scope, bucket=bucket, by="total", today=today
+    )
     columns: dict[str, list[float]] = {}
     for name in names:
         # DuckDB gives datetime64; keyed by date objects to match `index` exactly.
         values = dict(_total_rows(frames[name]))
-        empty = 0.0 if metric(name).additive else float("nan")
+        empty = _empty(name, _has_value(name, scope, "total"))
+        empty = float("nan") if empty is None else empty
         columns[name] = [float(v) if (v := values.get(day)) is not None else empty for day in index]
     return pd.DataFrame(columns, index=index, columns=list(dict.fromkeys(names)))
 
@@ -453,8 +512,11 @@ def _clean(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _empty(name: str) -> float | None:
-    return 0.0 if metric(name).additive else None
+def _empty(name: str, available: bool = True) -> float | None:
+    """What a unit with no rows has: 0 where nothing happened (`zero_when_empty`), else no
+    value; no value either where the metric is not `available` (not reported by grid,
+    `_has_value`; a period before the data begin, `comparable`)."""
+    return 0.0 if available and metric(name).zero_when_empty else None
 
 
 def change(current: float | None, previous: float | None) -> float | None:

@@ -29,6 +29,19 @@ def t(key: str, lang: str = "zh", **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+class Refusal(Exception):
+    """An error said to the user: `key` names its message in messages.yaml, `params` fill
+    it; str() is the English text (for logs), `message(lang)` the reader's."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(t(key, "en", **params))
+        self.key = key
+        self.params = params
+
+    def message(self, lang: str = "zh") -> str:
+        return t(self.key, lang, **self.params)
+
+
 def is_empty(value: object) -> bool:
     """No value: None, NaN, NaT, pandas' NA or an empty string (as DuckDB and pandas give)."""
     if value is None or (isinstance(value, str) and not value.strip()):

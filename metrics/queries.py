@@ -201,3 +201,53 @@ def _city_counts(
         return con.cursor().execute(sql, params).df()
     except duckdb.CatalogException:
         return None
+
+
+# Property companies across communities, over the ratings of the quarters a period touches
+# (as the property metrics count them). Ranked by mean stars, then by fewer sanctions;
+# companies equal on both share a rank. The worst rating is the company's fewest stars, in
+# the latest quarter it got them.
+_PROPERTY_LEAGUE_SQL = """
+WITH r AS (
+    SELECT r.*, coalesce(c.name, r.community_id) AS community
+    FROM property_ratings AS r
+    LEFT JOIN communities AS c USING (community_id)
+    WHERE quarter_start(r.quarter) <= $date_to AND quarter_end(r.quarter) >= $date_from
+        AND ($community_id IS NULL OR r.community_id = $community_id)
+),
+worst AS (
+    SELECT company, min(stars) AS worst_stars FROM r GROUP BY company
+),
+league AS (
+    SELECT
+        r.company,
+        string_agg(DISTINCT r.community, '、' ORDER BY r.community) AS communities,
+        count(DISTINCT r.community_id) AS community_count,
+        count(DISTINCT (r.community_id, r.compound)) AS compounds,
+        count(*) AS ratings,
+        avg(r.stars) AS mean_stars,
+        any_value(w.worst_stars) AS worst_stars,
+        max(r.quarter) FILTER (WHERE r.stars = w.worst_stars) AS worst_quarter,
+        count(*) FILTER (WHERE r.outcome <> '无') AS sanctions
+    FROM r JOIN worst AS w USING (company)
+    GROUP BY r.company
+)
+SELECT
+    rank() OVER (ORDER BY round(mean_stars, 9) DESC, sanctions) AS rank,
+    *
+FROM league
+ORDER BY rank, company
+"""
+
+
+def property_league(
+    con: duckdb.DuckDBPyConnection, period: Period, scope: Scope = CITY
+) -> pd.DataFrame:
+    """红色物业企业榜: one row per property company rated in the quarters `period` touches
+    (of the scope's community, or of every community): rank (shared by companies with the
+    same mean stars and sanctions), company, communities (names, 、-separated),
+    community_count, compounds, ratings, mean_stars, worst_stars, worst_quarter (the
+    latest quarter with the fewest stars), sanctions (ratings followed by talks, a fee
+    reduction or the qualification withdrawn). Best first."""
+    params = {"date_from": period.start, "date_to": period.end, "community_id": scope.community_id}
+    return con.cursor().execute(_PROPERTY_LEAGUE_SQL, params).df()

@@ -205,8 +205,9 @@ def defaults() -> Targets:
 
 
 def assessment_kind(period: Period) -> Assessment:
-    """Which weights a period is scored with; a custom range by its length."""
-    if period.kind != "range":
+    """Which weights a period is scored with; a custom range, a year to date and 全部 by
+    their length."""
+    if period.kind in ("month", "quarter", "half", "year"):
         return period.kind
     months = period.months
     return (

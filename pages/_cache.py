@@ -23,7 +23,7 @@ import streamlit as st
 
 from metrics import access, periods
 from metrics.access import By, Connection, Principal, Review, Scope, Store, StoreVersion
-from metrics.periods import Period, now
+from metrics.periods import Period
 from pages._text import lang, tr
 
 log = logging.getLogger("govdash.ui")
@@ -32,13 +32,27 @@ _BY_READER: dict[str | type[Any], Callable[[Any], Any]] = {Principal: lambda p: 
 
 
 # -- the store, once per process and per version -------------------------------------------
-@st.cache_resource(show_spinner=False)
 def get_store() -> Store:
-    store = access.open_store()
-    built = access.ensure_demo(store)
-    if built:
-        log.info("no store found: built the demo store in %s", built)
-    return store
+    """The store shown: the real one once the data directory holds it (looked at on every
+    call, a file read, so a store made by `init` while the server runs is picked up), else
+    the demo, built on first use. Recovery runs when it is opened (access.open_store)."""
+    directory = access.shown_store_dir()
+    if _shown.setdefault("directory", directory) != directory:
+        # Another store is shown now: nothing read from the one before may be served for
+        # it (a new real store and the demo can have equal version tokens).
+        log.info("the store shown is now %s", directory)
+        st.cache_data.clear()
+        _connection.clear()
+        _shown["directory"] = directory
+    return _opened(directory)
+
+
+_shown: dict[str, str] = {}  # the directory of the store shown last, for this process
+
+
+@st.cache_resource(show_spinner=False)
+def _opened(directory: str) -> Store:
+    return access.open_store()
 
 
 # A standard page reads one version of the store from its first query to its last: looking
@@ -65,14 +79,52 @@ def _connection(token: str) -> Connection:
     return access.connect(get_store(), token)
 
 
-def _reader(token: str, me: Principal) -> access.Reader:
-    return access.Reader(_connection(token), me)
+def _reader(token: str, me: Principal, day: str | None = None) -> access.Reader:
+    today = dt.date.fromisoformat(day) if day else None
+    return access.Reader(_connection(token), me, today)
+
+
+def _day() -> str:
+    """The day figures are read on (the store's clock): in the key of every cached figure,
+    as the fulfilment rate judges a wish once its 30 days are over, and so changes at
+    midnight without any upload."""
+    return clock().date().isoformat()
 
 
 # -- who is reading ------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, ttl=30, max_entries=1000)
-def resolve(email: str | None, subject: str | None) -> Principal | None:
-    return access.resolve(get_store(), email, subject)
+# How long a server process may go on using a roles document another process has replaced:
+# the version look-up is a millisecond, so at most once a second per process.
+ROLES_RECHECK_SECONDS = 1
+
+
+@st.cache_data(show_spinner=False, ttl=ROLES_RECHECK_SECONDS)
+def _roles_version() -> tuple[str, int | None]:
+    """Which roles document is in force: the shown store's (real or demo), and its version."""
+    store = get_store()
+    return str(store.tables_dir), access.roles_version(store)
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _resolve(
+    issuer: Any, subject: Any, email: Any, email_verified: Any, roles: tuple[str, int | None]
+) -> tuple[Principal | None, str]:
+    # `roles` is part of the key (no leading underscore: Streamlit leaves those out).
+    claims = {"iss": issuer, "sub": subject, "email": email, "email_verified": email_verified}
+    return access.resolve_claims(get_store(), claims)
+
+
+def resolve(
+    issuer: Any, subject: Any, email: Any, email_verified: Any
+) -> tuple[Principal | None, str]:
+    """Who a sign-in is, and why (access.resolve_claims), per version of the roles
+    document: a role given or taken away in any server process counts within a second."""
+    return _resolve(issuer, subject, email, email_verified, _roles_version())
+
+
+def forget_roles() -> None:
+    """After a roles edit in this process: look everyone up again on the next run."""
+    _roles_version.clear()
+    _resolve.clear()
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,7 +134,6 @@ def audited_sign_ins() -> set[str]:
 
 
 # -- reads, per store version and reader ---------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=2000, hash_funcs=_BY_READER)
 def totals(
     token: str,
     me: Principal,
@@ -90,23 +141,60 @@ def totals(
     period: str,
     cid: str | None,
     gid: str | None,
+    *,
+    compared: bool = False,
 ) -> dict[str, float | None]:
-    return _reader(token, me).totals(list(names), Period.parse(period), Scope(cid, gid))
+    """`compared`: the period a figure is compared with (环比, 同比): "—" before the data."""
+    return _totals(token, me, names, period, cid, gid, compared, _day())
+
+
+@st.cache_data(show_spinner=False, max_entries=2000, hash_funcs=_BY_READER)
+def _totals(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    gid: str | None,
+    compared: bool,
+    day: str,
+) -> dict[str, float | None]:
+    reader = _reader(token, me, day)
+    return reader.totals(list(names), Period.parse(period), Scope(cid, gid), compared=compared)
+
+
+def by_unit(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    by: By,
+    *,
+    compared: bool = False,
+) -> pd.DataFrame:
+    return _by_unit(token, me, names, period, cid, by, compared, _day())
 
 
 @st.cache_data(show_spinner=False, max_entries=500, hash_funcs=_BY_READER)
-def by_unit(
-    token: str, me: Principal, names: tuple[str, ...], period: str, cid: str | None, by: By
+def _by_unit(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    by: By,
+    compared: bool,
+    day: str,
 ) -> pd.DataFrame:
     # The units follow from (token, me, by, cid), so they are not part of the cache key:
     # hashing 11,000 community ids on every call cost more than the cached read itself.
     units = unit_names(token, me, by, cid)
-    return _reader(token, me).by_unit(
-        list(names), Period.parse(period), list(units), Scope(cid), by
+    return _reader(token, me, day).by_unit(
+        list(names), Period.parse(period), list(units), Scope(cid), by, compared=compared
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=500, hash_funcs=_BY_READER)
 def trend(
     token: str,
     me: Principal,
@@ -115,7 +203,25 @@ def trend(
     cid: str | None,
     gid: str | None,
 ) -> pd.DataFrame:
-    return _reader(token, me).trend(list(names), Period.parse(period), Scope(cid, gid))
+    return _trend(token, me, names, period, cid, gid, _day())
+
+
+@st.cache_data(show_spinner=False, max_entries=500, hash_funcs=_BY_READER)
+def _trend(
+    token: str,
+    me: Principal,
+    names: tuple[str, ...],
+    period: str,
+    cid: str | None,
+    gid: str | None,
+    day: str,
+) -> pd.DataFrame:
+    return _reader(token, me, day).trend(list(names), Period.parse(period), Scope(cid, gid))
+
+
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def property_league(token: str, me: Principal, period: str, cid: str | None) -> pd.DataFrame:
+    return _reader(token, me).property_league(Period.parse(period), Scope(cid))
 
 
 @st.cache_data(show_spinner=False, max_entries=50, hash_funcs=_BY_READER)
@@ -206,8 +312,27 @@ def meeting_review(period: Period, me: Principal) -> Review:
     """The review of `period` as `me` may see it, at the store's current version."""
     view = "city" if me.can("view_city") else "league"  # the page checked the league setting
     targets_version = access.targets_version(get_store())
-    today = now().date().isoformat()
+    today = clock().date().isoformat()
     return _review(version().token, view, targets_version, period.code, lang(), today, me)
+
+
+# -- deadlines and the data stamp (metrics.deadlines, review.stamp) ---------------------------
+def clock() -> dt.datetime:
+    """The moment the store is read at: now, or the demo's own day (access.clock)."""
+    return access.clock(get_store())
+
+
+@st.cache_data(show_spinner=False, max_entries=50)
+def data_stamp(token: str, targets_version: int | None, language: str) -> str:
+    """数据截至 … （版本 …） of a data version and the targets in force (`targets_version`
+    keys the cache only): the same words as the meeting page, PDF and XLSX."""
+    return access.data_stamp(get_store(), token, language)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def unreported(token: str, period: str) -> dict[str, frozenset[str]]:
+    """Ledger -> the communities that sent nothing of it for `period` (access.unreported)."""
+    return access.unreported(get_store(), token, Period.parse(period))
 
 
 # -- an upload's validation ----------------------------------------------------------------

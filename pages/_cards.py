@@ -89,14 +89,15 @@ def compared(names: Sequence[str], f: Filters) -> dict[str, tuple[Period, Period
 
 
 def _totals_in(periods: dict[str, Period], f: Filters, token: str) -> dict[str, float | None]:
-    """Each metric's total for its own period (metrics differ in what they compare with)."""
+    """Each metric's total for its own period (metrics differ in what they compare with);
+    none ("—") for a period that starts before the metric's data begin."""
     out: dict[str, float | None] = {}
     wanted: dict[str, list[str]] = {}
     for name, period in periods.items():
         wanted.setdefault(period.code, []).append(name)
     for code, group in wanted.items():
         cid, gid = f.scope.community_id, f.scope.grid_id
-        out.update(_cache.totals(token, who(), tuple(group), code, cid, gid))
+        out.update(_cache.totals(token, who(), tuple(group), code, cid, gid, compared=True))
     return out
 
 

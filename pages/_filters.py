@@ -13,7 +13,7 @@ import streamlit as st
 from metrics import access
 from metrics.access import Scope
 from metrics.i18n import name_label
-from metrics.periods import KINDS, Period, PeriodKind, add_months, periods_between
+from metrics.periods import KINDS, MONTHS_IN, Period, PeriodKind, add_months, periods_between
 from pages import _cache
 from pages._signin import who
 from pages._text import lang, tr
@@ -32,14 +32,16 @@ def kept_choices() -> dict[str, Any]:
     return kept
 
 
-def _from_url(key: str, options: Sequence[str], param: str) -> None:
+def _from_url(key: str, options: Sequence[str], param: str, default: str | None = None) -> None:
     """Start a widget at the choice in the URL (?param=value) if it is a valid one, else at
-    the choice last made on any page (kept_choices), else at the first option."""
+    the choice last made on any page (kept_choices), else at `default` (the first option
+    if None)."""
     chosen = st.session_state.get(key)
     if chosen not in options:
         wanted = st.query_params.get(param)
         kept = kept_choices().get(key)
-        chosen = wanted if wanted in options else kept if kept in options else options[0]
+        first = default if default in options else options[0]
+        chosen = wanted if wanted in options else kept if kept in options else first
     # Set even when unchanged: a widget of the same key on another page is another widget,
     # and takes the choice up only from a value set before it is drawn.
     st.session_state[key] = chosen
@@ -67,13 +69,20 @@ def language_switch() -> None:
 
 
 def url_choice(
-    label: str, options: Sequence[str], *, key: str, param: str, format_func: Callable[[str], str]
+    label: str,
+    options: Sequence[str],
+    *,
+    key: str,
+    param: str,
+    format_func: Callable[[str], str],
+    default: str | None = None,
 ) -> str:
-    """A sidebar select box whose choice is kept in the URL; the first option is the default."""
-    _from_url(key, options, param)
+    """A sidebar select box whose choice is kept in the URL; `default` (else the first
+    option) when the URL and the earlier pages say nothing."""
+    _from_url(key, options, param, default)
     value = st.sidebar.selectbox(label, options, format_func=format_func, key=key)
     kept_choices()[key] = value
-    _to_url(param, value, options[0])
+    _to_url(param, value, default if default is not None and default in options else options[0])
     return str(value)
 
 
@@ -107,7 +116,8 @@ def units(f: Filters, name: str) -> tuple[Unit, dict[str, str], str | None]:
 
 
 def period_filter(kinds: Sequence[str] = KINDS) -> Period:
-    """Period type and period in the sidebar, kept in the URL; the latest period first."""
+    """Period type and period in the sidebar, kept in the URL; the latest period first and
+    the latest closed one chosen (default_period), the others not yet closed marked 未截止."""
     span = _cache.data_months(_cache.version().token, who())
     kind = url_choice(
         tr("period_kind"),
@@ -120,17 +130,55 @@ def period_filter(kinds: Sequence[str] = KINDS) -> Period:
         st.info(tr("empty_store"))
         st.stop()
     first, last = span
+    closed = default_period("month")
     if kind == "range":
-        return _range_filter(first, last)
-    options = [p.code for p in periods_between(first, last, _period_kind(kind))]
+        return _range_filter(first, last, closed.start)
+    default = default_period(_period_kind(kind))
+    # From the data's first period to its last, or to the latest closed one when no data
+    # came in since (every community then reads 缺报 for it).
+    # 本年累计 and 全部 end in each month from the data's first.
+    earliest = first if kind in ("ytd", "all") else min(first, default.start)
+    latest = max(last, default.end.replace(day=1))
+    options = [p.code for p in periods_between(earliest, latest, _period_kind(kind))]
     code = url_choice(
         tr("period"),
         options,
         key=f"period_{kind}",
         param="period",
-        format_func=lambda c: Period.parse(c).label(lang()),
+        format_func=_period_option,
+        default=default.code,
     )
-    return Period.parse(code or options[0])
+    return Period.parse(code or default.code)
+
+
+def default_period(kind: PeriodKind) -> Period:
+    """The latest closed period of `kind` (month, quarter, half, year): a month closes when
+    its ledgers' deadline has passed, a longer period with its last month. What a page
+    opens on, so that one clerk's upload of the current month does not move everyone.
+    本年累计 and 全部 (`ytd`, `all`) end with the latest closed month."""
+    if kind in ("ytd", "all"):
+        month = default_period("month").start
+        if kind == "ytd":
+            return Period.year_to_date(month)
+        span = _cache.data_months(_cache.version().token, who())
+        return Period.since(min(span[0], month) if span else month, month)
+    return access.latest_closed(kind, _cache.clock(), _cache.current_targets().deadline_day)
+
+
+def _period_option(code: str) -> str:
+    """A period in the select box: its label, marked 未截止 when it is not closed."""
+    period = Period.parse(code)
+    day = _cache.current_targets().deadline_day
+    mark = "" if access.is_closed(period, _cache.clock(), day) else tr("period_open_mark")
+    return period.label(lang()) + mark
+
+
+def period_note(period: Period) -> str:
+    """What the page says about its period: the latest closed one (the default), closed,
+    or not closed yet with its deadline."""
+    at, day = _cache.clock(), _cache.current_targets().deadline_day
+    default = period.kind in MONTHS_IN and period == default_period(period.kind)
+    return access.period_note(period, at, day, lang(), default=default)
 
 
 def _period_kind(kind: str) -> PeriodKind:
@@ -138,14 +186,17 @@ def _period_kind(kind: str) -> PeriodKind:
     return next(k for k in KINDS if k == kind)
 
 
-def _range_filter(first: dt.date, last: dt.date) -> Period:
-    """A range of months on a slider, kept in the URL as ?period=2025-01..2025-06."""
+def _range_filter(first: dt.date, last: dt.date, closed: dt.date) -> Period:
+    """A range of months on a slider, kept in the URL as ?period=2025-01..2025-06; the
+    twelve months up to the latest closed one (`closed`) unless chosen otherwise."""
     months = [
         add_months(first, i)
         for i in range((last.year - first.year) * 12 + last.month - first.month + 1)
     ]
     labels = {m.strftime("%Y-%m"): Period.parse(m.strftime("%Y-%m")).label(lang()) for m in months}
     codes = list(labels)
+    end = closed.strftime("%Y-%m")
+    end_index = codes.index(end) if end in codes else len(codes) - 1
     chosen = st.session_state.get("range")
     if not (isinstance(chosen, tuple) and set(chosen) <= set(codes)):
         # As for the other filters: the URL's range (?period=2025-01..2025-06), else
@@ -157,7 +208,7 @@ def _range_filter(first: dt.date, last: dt.date) -> Period:
             if len(wanted) == 2 and set(wanted) <= set(codes)
             else kept
             if isinstance(kept, tuple) and set(kept) <= set(codes)
-            else (codes[max(0, len(codes) - 12)], codes[-1])
+            else (codes[max(0, end_index - 11)], codes[end_index])
         )
     else:
         st.session_state["range"] = chosen  # for the widget of another page (_from_url)

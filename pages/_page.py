@@ -16,10 +16,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from metrics import access
+from metrics.periods import Period
 from pages import _cache
 from pages._cards import kpi_cards
 from pages._charts import breakdown_chart, trend_chart
-from pages._filters import Filters, filters, language_switch, scope_label
+from pages._filters import Filters, filters, language_switch, period_note, scope_label
 from pages._rankings import ranked, ranking, ranking_chart
 from pages._records import records_table
 from pages._signin import principal
@@ -66,6 +67,7 @@ class PageSpec:
     chart: Callable[[Filters], None] | None = None  # drawn instead of the trend chart
     breakdowns: tuple[tuple[str, str], ...] = ()  # (column of `dataset`, title key), side by side
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sections: tuple[Callable[[Filters], None], ...] = ()  # a page's own, after the ranking
 
 
 def header(title_key: str, intro_key: str) -> None:
@@ -73,6 +75,22 @@ def header(title_key: str, intro_key: str) -> None:
     st.caption(tr(intro_key))
     if access.is_demo(_cache.get_store()):
         st.badge(tr("demo_badge"), icon=":material/science:", color="orange", help=tr("demo_note"))
+
+
+def period_line(period: Period, stamp: str | None = None) -> None:
+    """Which period the page shows and whether it is closed, and which data: 数据截至 …
+    （版本 …）, the same words as the meeting page and its PDF and XLSX for the same data
+    (`stamp`: the meeting's own). A period not closed yet is said louder: its ledgers may
+    not all be in."""
+    store = _cache.get_store()
+    token = _cache.version().token
+    stamp = stamp or _cache.data_stamp(token, access.targets_version(store), lang())
+    note = period_note(period)
+    if access.is_closed(period, _cache.clock(), _cache.current_targets().deadline_day):
+        st.caption(f"{md_escape(note)}　·　{md_escape(stamp)}")
+    else:
+        st.warning(md_escape(note), icon="⏳")
+        st.caption(md_escape(stamp))
 
 
 def sidebar_chrome() -> None:
@@ -148,6 +166,7 @@ def _draw(spec: PageSpec) -> None:
     header(spec.title_key, spec.intro_key)
     f = filters(with_grid=spec.with_grid)
     st.markdown(f"##### {md_escape(scope_label(f))}")
+    period_line(f.period)
     kpi_cards(spec.kpis, f)
     # Side by side (3:2) where there is room, one above the other where not (LAYOUT_CSS).
     charts = st.container(horizontal=True, gap="large")
@@ -170,6 +189,8 @@ def _draw(spec: PageSpec) -> None:
     )
     for note in spec.notes:
         st.caption(tr(note))
+    for section in spec.sections:
+        section(f)
     if spec.breakdowns and spec.dataset is not None:
         row = st.container(horizontal=True, gap="large")
         for column, title_key in spec.breakdowns:

@@ -70,9 +70,10 @@ def ranked(f: Filters, sort_by: str, ties: Sequence[str], names: Sequence[str] =
     by, unit_names, cid = units(f, sort_by)
     keys = [sort_by, *(t for t in ties if by == "community" or access.metric(t).grid)]
     wanted = tuple(dict.fromkeys([sort_by, *names, *keys]))
-    now = _cache.by_unit(token, me, wanted, f.period.code, cid, by)
+    now = _unsent_blank(_cache.by_unit(token, me, wanted, f.period.code, cid, by), f.period, cid)
     previous = access.compared_periods(sort_by, f.period)[0]
-    before = _cache.by_unit(token, me, tuple(keys), previous.code, cid, by)
+    before = _cache.by_unit(token, me, tuple(keys), previous.code, cid, by, compared=True)
+    before = _unsent_blank(before, previous, cid)
     rank = rank_units(now, keys)
     order = rank.sort_values(na_position="last", kind="stable").index
     rank = rank.reindex(order)
@@ -85,6 +86,20 @@ def ranked(f: Filters, sort_by: str, ties: Sequence[str], names: Sequence[str] =
         previous_rank=rank_units(before, keys).reindex(order),
         previous=previous,
     )
+
+
+def _unsent_blank(values: pd.DataFrame, period: Period, cid: str | None) -> pd.DataFrame:
+    """No figure (—, ranked last) where a community sent none of the metric's ledger for
+    the period and so reads 0: its 0 overdue cases would otherwise rank with the best. A
+    figure the store does hold (a wish of August fulfilled in September) stays. Grids
+    (`cid` given) go blank with their community."""
+    gone = _cache.unreported(_cache.version().token, period.code)
+    out = values.astype(float)
+    for name in out.columns:
+        unsent = gone.get(access.metric(name).dataset, frozenset())
+        sent = cid not in unsent if cid else ~out.index.isin(list(unsent))
+        out[name] = out[name].where(sent | (out[name] != 0))
+    return out
 
 
 def ranking_chart(name: str, f: Filters, ties: Sequence[str] = (), r: Ranked | None = None) -> None:
@@ -145,7 +160,7 @@ def ranking(
     config: dict[str, Any] = {}
     shared = {int(v) for v in r.rank[r.shared]}  # ranks held by more than one unit: "3="
     formats: dict[str, str | Callable[[Any], str] | None] = {
-        tr("rank"): lambda v: "—" if pd.isna(v) else f"{int(v)}{'=' if int(v) in shared else ''}"
+        tr("rank"): lambda v: access.rank_text(v, not pd.isna(v) and int(v) in shared)
     }
     for name in names:
         label = metric_label(name)
@@ -178,6 +193,9 @@ def ranking(
         selection_mode="single-row",
     )
     st.caption(ranking_rule(sort_by, ties, r.by, r.previous, drill=drill))
+    per_community = [metric_label(n) for n in names if not access.metric(n).grid]
+    if r.by == "grid" and per_community:  # their grid cells are "—", never 0: say why
+        st.caption(tr("not_by_grid_note", metrics=tr("nar_list_sep").join(per_community)))
     columns = table.columns[:3]  # rank, rank change, name; the figures as the download has them
     download_buttons(
         lambda: ranking_download(table[columns], r, names, tg),

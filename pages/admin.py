@@ -4,6 +4,8 @@ every change is a new version in the store and an entry in the audit log.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -13,7 +15,7 @@ from pages import _cache
 from pages._filters import community_names
 from pages._page import header, run_page
 from pages._records import download_buttons, labelled
-from pages._signin import clear_access_cache, who
+from pages._signin import clear_access_cache, is_demo_shown, who
 from pages._text import lang, md_escape, tr
 
 TARGET_NUMBERS = list(access.TARGET_NUMBERS)
@@ -76,13 +78,19 @@ def _roles_tab() -> None:
     roles = access.load_roles(store)
     names = community_names()
     st.caption(tr("admin_roles_help"))
-    frame = pd.DataFrame(roles["users"], columns=["user", "role", "community_id", "name"])
+    # One row per user, named one way: an e-mail, or an (issuer, subject) pair.
+    columns = ["user", "issuer", "subject", "role", "community_id", "name"]
+    frame = pd.DataFrame(roles["users"], columns=columns).replace("", None)
     edited = st.data_editor(
         frame,
         num_rows="dynamic",
         hide_index=True,
         column_config={
-            "user": st.column_config.TextColumn(tr("admin_user"), required=True),
+            "user": st.column_config.TextColumn(tr("admin_user")),
+            "issuer": st.column_config.TextColumn(tr("admin_issuer"), help=tr("admin_issuer_help")),
+            "subject": st.column_config.TextColumn(
+                tr("admin_subject"), help=tr("admin_subject_help")
+            ),
             "role": st.column_config.SelectboxColumn(
                 tr("admin_role"), options=list(access.ROLES), required=True
             ),
@@ -123,6 +131,10 @@ def _audit_tab() -> None:
         st.info(tr("admin_audit_empty"))
         return
     frame["at"] = [local_time(t) for t in frame["at"]]
+    frame["status"] = [
+        _outcome(s, d, v)
+        for s, d, v in zip(frame["status"], frame["dataset"], frame["version"], strict=True)
+    ]
     shown = labelled(
         frame,
         {
@@ -131,6 +143,7 @@ def _audit_tab() -> None:
             "role": "admin_role",
             "community_id": "community",
             "action": "admin_action",
+            "status": "admin_audit_status",
             "detail": "col_detail",
         },
     )
@@ -139,9 +152,19 @@ def _audit_tab() -> None:
     download_buttons(shown, tr("admin_audit_file"), key="audit")
 
 
+def _outcome(status: Any, dataset: Any, version: Any) -> str:
+    """A data version's entry: committed (as which version), not committed, or pending."""
+    if not isinstance(status, str):
+        return ""
+    said = tr(f"audit_status_{status}")
+    return f"{said} {dataset}@{version}" if status == "committed" else said
+
+
 def page() -> None:
     access.require(who(), "admin")
     header("page_admin", "intro_admin")
+    if is_demo_shown():  # targets and users can be read here, not changed
+        st.info(tr("store_demo_read_only"))
     done = st.session_state.pop("admin_done", None)
     if done:
         st.success(done)

@@ -29,5 +29,6 @@ render(
         rank_ties=("cases_received", "overdue_cases"),
         dataset="cases",
         breakdowns=(("channel", "by_channel"), ("category", "by_category")),
+        notes=("note_as_of_cases",),
     )
 )

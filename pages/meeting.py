@@ -7,7 +7,6 @@ same store version as the screen (the version is printed on both).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pandas as pd
@@ -21,7 +20,7 @@ from pages import _cache
 from pages._cards import DELTA_COLOURS
 from pages._charts import style
 from pages._filters import period_filter
-from pages._page import header, run_page
+from pages._page import header, period_line, run_page
 from pages._rankings import CHART_ENDS
 from pages._records import download_buttons, labelled, table_height
 from pages._signin import who
@@ -103,11 +102,15 @@ def _value(value: Any) -> float | None:
 
 
 def _cell(value: Any, state: Any, kind: str) -> str:
-    """A league cell: the status icon and the value, or 缺报 where the ledger is missing."""
-    icon = access.TARGET_ICONS.get(str(state), "—")  # kept with its value by a no-break space
+    """A league cell: the status icon and the value, 缺报 where the ledger is missing, and
+    one "—" where there is no value (no status to show either)."""
     if access.is_missing(value, state):
-        return f"{icon}\u00a0{tr('sub_missing')}"
-    return f"{icon}\u00a0{fmt_number(_value(value), kind, lang())}"
+        return f"{access.TARGET_ICONS['red']}\u00a0{tr('sub_missing')}"
+    if _value(value) is None:
+        return "—"
+    icon = access.TARGET_ICONS.get(str(state))  # kept with its value by a no-break space
+    number = fmt_number(_value(value), kind, lang())
+    return f"{icon}\u00a0{number}" if icon else number
 
 
 def _league(data: Review, names_only: bool, meeting: bool) -> None:
@@ -115,7 +118,10 @@ def _league(data: Review, names_only: bool, meeting: bool) -> None:
     table = data.league
     shown = pd.DataFrame(
         {
-            tr("col_rank"): table["rank"],
+            tr("col_rank"): [
+                access.rank_text(r, tied)
+                for r, tied in zip(table["rank"], table["tied"], strict=True)
+            ],
             tr("col_rank_change"): [_rank_change(v) for v in table["rank_change"]],
             tr("col_community"): table["community"],
             tr("col_score"): table["score"],
@@ -162,7 +168,7 @@ def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
             y=[plot_text(n) for n in bars["community"]],
             orientation="h",
             marker_color=SCORE_COLOUR,  # as the PDF's chart: the value is printed on the bar
-            text=[f"{s:.1f}" for s in bars["score"]],
+            text=["—" if pd.isna(s) else f"{s:.1f}" for s in bars["score"]],
             textposition="inside",
             textangle=0,
         )
@@ -231,30 +237,43 @@ def _rank_change(value: Any) -> str:
 
 
 def _followups(data: Review, meeting: bool) -> None:
+    """By community and kind with the counts by age band; then the oldest few items of each
+    group and "及其他 N 项" for the rest; the download (and the XLSX report) has them all."""
     st.subheader(tr("sec_followups"))
     frame = data.follow_ups
     if frame.empty:
         st.success(tr("no_followups"))
         return
+    counts = access.follow_up_groups(frame)
+    summary = labelled(
+        counts, {"community": "col_community", "kind_label": "col_kind", "count": "col_count"}
+    )
+    for band, label in access.band_labels(data.targets.follow_up_days, lang()).items():
+        summary[label] = counts[band]  # none for a kind without an age: one "—"
+    if meeting:  # st.table has no placeholder for a missing number
+        summary = summary.astype(object).where(summary.notna(), "—")
+    st.markdown(f"**{md_escape(tr('fu_groups'))}**")
+    _table(summary, meeting, key="followup_groups", hide_index=True)
     columns = {
         "kind_label": "col_kind",
-        "community": "col_community",
         "owner": "col_owner",
         "item": "col_item",
         "detail": "col_detail",
         "cue": "col_status",
         "since": "col_since",
         "age_days": "col_age",
+        "band_label": "col_band",
     }
-    if meeting:  # on a projector: the owner names the community, the age says since when
-        del columns["community"], columns["since"]
-    shown = labelled(frame, columns)
-    if meeting:
-        shown = shown.astype(object).where(shown.notna(), "")
+    if meeting:  # on a projector: the age says since when
+        del columns["since"]
+    st.markdown(f"**{md_escape(tr('fu_list', cap=access.FOLLOW_UP_CAP))}**")
+    shown = labelled(access.follow_ups_capped(frame, lang()), columns)
+    shown = shown.astype(object).where(shown.notna(), "")
     _table(shown, meeting, key="followups", hide_index=True)
     if not meeting:
+        full = labelled(frame, {"community": "col_community", **columns, "since": "col_since"})
         stem = f"{tr('file_followups')}-{data.period.code}"
-        download_buttons(shown, stem, key="followups")
+        download_buttons(full, stem, key="followups")
 
 
 def _submissions(data: Review, meeting: bool) -> None:
@@ -290,17 +309,18 @@ def _submissions(data: Review, meeting: bool) -> None:
 
 def _report(data: Review, token: str) -> None:
     st.subheader(tr("sec_report"))
-    # The full token (printed in the report, taken by `report --version`) is in the tooltip;
-    # on screen a short fingerprint of it is enough to tell two versions apart.
-    short = hashlib.sha256(token.encode()).hexdigest()[:8]
-    st.caption(tr("report_pinned", token=short), help=token)
+    # The full token (printed on the report's last page and in its properties, taken by
+    # `report --version`) is in the tooltip; on screen its short id, as the report prints.
+    st.caption(tr("report_pinned", token=access.version_id(token)), help=token)
     period, language = data.period, lang()
+    # Who asks, and the store, are taken now: the file is built when the button is pressed,
+    # outside this script run, where there is no signed-in user to ask (st.user is empty
+    # there, streamlit#13409) and no session state. The rights are checked again then.
+    store, me = _cache.get_store(), who()
 
     def build(fmt: str) -> Any:
         # Built when the button is pressed, at the version shown on screen.
-        return lambda: access.meeting_report(
-            _cache.get_store(), period, fmt, who(), token, language
-        )
+        return lambda: access.meeting_report(store, period, fmt, me, token, language)
 
     c1, c2, _ = st.columns([1, 1, 3])
     c1.download_button(
@@ -331,6 +351,7 @@ def page() -> None:
     data = _cache.meeting_review(period, me)
     language = lang()
     st.markdown(f"##### {md_escape(data.title())} · {md_escape(period.label(language))}")
+    period_line(period, data.stamp)
     draw = {
         "narrative": lambda: _narrative(data),
         "headline": lambda: _headline(data, meeting),

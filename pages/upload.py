@@ -19,7 +19,7 @@ from pages import _cache
 from pages._filters import community_names
 from pages._page import header, run_page
 from pages._records import labelled, localise_columns
-from pages._signin import who
+from pages._signin import is_demo_shown, who
 from pages._text import lang, md_escape, tr
 
 log = logging.getLogger("govdash.ui")
@@ -290,7 +290,11 @@ def _rollback(dataset: str) -> None:
         )
         sure = st.checkbox(tr("upload_rollback_confirm", version=target), key="rollback_sure")
         if st.button(tr("upload_rollback_go"), disabled=not sure, key="rollback_go"):
-            version = access.rollback(store, dataset, int(target), me)
+            try:
+                version = access.rollback(store, dataset, int(target), me)
+            except access.IngestError as refused:  # a full disk, say: said, no traceback
+                st.error(refused.message(lang()))
+                return
             log.info("rollback of %s to v%s by %s", dataset, target, me.user)
             st.session_state["upload_done"] = tr(
                 "ingest_rolled_back", dataset=name, target=target, version=version
@@ -324,6 +328,9 @@ def page() -> None:
         st.success(done)
     dataset, community, period = _choose()
     _templates(dataset, community)
+    if is_demo_shown():  # the demo takes no uploads: it says how to start a real store
+        st.info(tr("store_demo_read_only"))
+        return
     st.markdown(f"**{tr('upload_step_file')}**")
     limit_mb = access.max_upload_bytes() / 1024 / 1024
     uploaded = st.file_uploader(

@@ -11,12 +11,14 @@ render(
             "wishes_claimed",
             "wishes_fulfilled",
             "fulfillment_rate",
+            "wishes_not_due",  # beside the rate: the wishes it does not judge yet
             "median_days_to_fulfil",
             "wishes_unclaimed_overdue",
         ),
         trend=("wishes_registered", "wishes_claimed", "wishes_fulfilled"),
         ranking=(
             "fulfillment_rate",
+            "wishes_not_due",
             "wishes_registered",
             "wishes_fulfilled",
             "median_days_to_fulfil",
@@ -26,5 +28,6 @@ render(
         rank_ties=("wishes_registered", "wishes_unclaimed_overdue"),
         dataset="wishes",
         breakdowns=(("claimed_by", "by_claimant"), ("wish_category", "by_wish_category")),
+        notes=("note_as_of_wishes",),
     )
 )

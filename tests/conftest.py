@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from metrics.schemas import DATASETS
-from metrics.store import Store
+from metrics.store import DEMO_DIR, STORE_DIR, Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -26,10 +26,13 @@ def fixture_table(dataset: str) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def fixture_store(root: Path) -> Store:
+def fixture_store(root: Path, directory: str = STORE_DIR) -> Store:
     """A store at `root` holding every fixture dataset, one replace_all commit each, then
-    the rollups and period values built once (as the demo store is written)."""
-    s = Store(root)
+    the rollups and period values built once (as the demo store is written). Real, as a
+    store written without `init` is; with directory=DEMO_DIR, the demo store of `root`."""
+    s = Store(root, directory)
+    if directory == DEMO_DIR:
+        s.create("demo", "pytest")
     for name in DATASETS:
         meta = {"user": "pytest", "source": name}
         s.replace_all(name, fixture_table(name), meta=meta, refresh=False)

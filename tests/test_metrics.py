@@ -4,6 +4,12 @@ The comments next to each expected number are the arithmetic; the rows they name
 W01..W08, the grids and the ratings) are in the CSV files, which are short enough to read.
 A case counts as open at a period end if it was received by then and not closed by then;
 it is overdue if, in addition, it was received more than 30 days before the period end.
+Every rate is as of the period's end: a case received in the period counts as resolved only
+if it was closed (已化解) by the period's end. A wish counts as fulfilled in time when it was
+fulfilled at most 30 days after registration; the fixtures' periods are long over (today is
+long past 2025), so every wish is judged and none is 未到期 (tests/test_as_of.py moves the
+clock). Employment and property ratings are reports: a community that sent none has no
+value (NaN), not 0; nor has a grid, as neither is reported by grid.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ CITY_TOTALS: dict[str, float] = {
     "cases_received": 12,  # 7 in QTX01 + 5 in QTX02
     "disputes_handled": 7,  # 矛盾纠纷: C01 C03 C04 C07 C08 C10 C12
     "problems_resolved": 3,  # 急难愁盼 and 已化解: C02 (Sep 10), C06 (Oct 14), C09 (Nov 5)
-    "resolution_rate": 8
-    / 12,  # 已化解: C01 C02 C03 C06 C07 C08 C09 C10; C04 C12 未化解, C05 C11 open
+    # 已化解 by Nov 30: C01 C02 C03 C06 C07 C08 C09 C10; C04 C12 未化解, C05 C11 open
+    "resolution_rate": 8 / 12,
     "median_days_to_resolve": 6.5,  # days 10 21 5 4 2 8 48 5 → 2 4 5 5 | 8 10 21 48 → (5+8)/2
     "open_backlog": 2,  # at Nov 30: C05 and C11 have no closing date
     "overdue_cases": 2,  # received before Oct 31 (Nov 30 − 30): C05 (Sep 25), C11 (Oct 22)
@@ -50,7 +56,9 @@ CITY_TOTALS: dict[str, float] = {
     "wishes_registered": 8,
     "wishes_claimed": 6,  # claimed_on set: W01 W02 W03 W05 W06 W08
     "wishes_fulfilled": 5,  # 已实现: W01 W02 W05 W06 W08
+    # fulfilled within 30 days: W01 (9 days) W02 (21) W05 (6) W06 (10) W08 (17), of 8
     "fulfillment_rate": 5 / 8,
+    "wishes_not_due": 0,  # every wish registered more than 31 days ago
     "median_days_to_fulfil": 10,  # days 9 21 6 10 17 → 6 9 10 17 21
     "wishes_unclaimed_overdue": 2,  # unclaimed, registered before Oct 31: W04 Sep 20, W07 Oct 15
     # employment: QTX01 Aug Sep Oct + QTX02 Aug Sep Nov
@@ -59,6 +67,7 @@ CITY_TOTALS: dict[str, float] = {
     "positions_offered": 36,  # 8+9+7 + 3+4+5
     "placed_stable": 5,  # 1+2+0 + 1+0+1
     "placed_flexible": 27,  # 6+7+5 + 2+3+4
+    "placement_rate": 32 / 48,  # (5 stable + 27 flexible) / 48 job seekers
     # property ratings: Aug..Nov touches 2025Q3 and 2025Q4, not 2025Q2
     "mean_stars": 20 / 6,  # Q3 5 4 2, Q4 5 3 1
     "share_four_stars": 3 / 6,  # 5 4 5
@@ -91,18 +100,22 @@ BY_COMMUNITY: dict[str, tuple[float, float, float]] = {
     "wishes_registered": (5, 3, 0),  # W01..W05 | W06..W08
     "wishes_claimed": (4, 2, 0),  # W01 W02 W03 W05 | W06 W08
     "wishes_fulfilled": (3, 2, 0),  # W01 W02 W05 | W06 W08
-    "fulfillment_rate": (3 / 5, 2 / 3, NAN),
+    "fulfillment_rate": (3 / 5, 2 / 3, NAN),  # W01 W02 W05 of 5 | W06 W08 of 3
+    "wishes_not_due": (0, 0, 0),
     "median_days_to_fulfil": (9, 13.5, NAN),  # 6 9 21 | (10+17)/2
     "wishes_unclaimed_overdue": (1, 1, 0),  # W04 | W07
-    "job_seekers_registered": (30, 18, 0),  # 10+12+8 | 5+6+7
-    "job_postings": (15, 9, 0),  # 5+6+4 | 2+3+4
-    "positions_offered": (24, 12, 0),  # 8+9+7 | 3+4+5
-    "placed_stable": (3, 2, 0),  # 1+2+0 | 1+0+1
-    "placed_flexible": (18, 9, 0),  # 6+7+5 | 2+3+4
+    # QTX03 sent no employment report: no value, not 0
+    "job_seekers_registered": (30, 18, NAN),  # 10+12+8 | 5+6+7
+    "job_postings": (15, 9, NAN),  # 5+6+4 | 2+3+4
+    "positions_offered": (24, 12, NAN),  # 8+9+7 | 3+4+5
+    "placed_stable": (3, 2, NAN),  # 1+2+0 | 1+0+1
+    "placed_flexible": (18, 9, NAN),  # 6+7+5 | 2+3+4
+    "placement_rate": (21 / 30, 11 / 18, NAN),  # (3+18)/30 | (2+9)/18
     "mean_stars": (17 / 4, 3 / 2, NAN),  # 5 4 5 3 | 2 1
     "share_four_stars": (3 / 4, 0, NAN),  # 5 4 5 of 4 | none of 2
-    "failing_companies": (0, 1, 0),  # 塞上物业 in QTX02
-    "property_sanctions": (0, 2, 0),
+    # QTX01's ratings have no failure and no sanction: 0; QTX03 has no ratings: no value
+    "failing_companies": (0, 1, NAN),  # 塞上物业 in QTX02
+    "property_sanctions": (0, 2, NAN),
     "communities": (1, 1, 1),
     "grids": (3, 2, 1),
     "households_per_grid": (460, 375, 280),  # (400+520)/2 | (300+450)/2 | 280; micro left out
@@ -120,7 +133,9 @@ MONTHLY: dict[str, list[float]] = {
     "cases_received": [3, 5, 2, 2],  # C01 C02 C08 | C03 C04 C05 C09 C10 | C06 C11 | C07 C12
     "disputes_handled": [2, 3, 0, 2],  # C01 C08 | C03 C04 C10 | none | C07 C12
     "problems_resolved": [0, 1, 1, 1],  # by closing date: C02 Sep 10, C06 Oct 14, C09 Nov 5
-    "resolution_rate": [3 / 3, 3 / 5, 1 / 2, 1 / 2],  # of the cases received that month
+    # of the cases received that month, those resolved by its end: Aug C01 C08 (C02 closed
+    # Sep 10) | Sep C03 (C09 Nov 5, C10 Oct 3 later; C04 未化解, C05 open) | Oct C06 | Nov C07
+    "resolution_rate": [2 / 3, 1 / 5, 1 / 2, 1 / 2],
     "median_days_to_resolve": [9, 13, 4.5, 25],  # (10+8)/2 | (21+5)/2 | (4+5)/2 | (2+48)/2
     # open at month end: C02 | C04 C05 C09 C10 | C05 C09 C11 | C05 C11
     "open_backlog": [1, 4, 3, 2],
@@ -240,6 +255,7 @@ def test_grid_scope(con: duckdb.DuckDBPyConnection) -> None:
             "grids",
             "households_per_grid",
             "job_seekers_registered",
+            "placed_flexible",
         ],
         ALL,
         scope,
@@ -253,7 +269,9 @@ def test_grid_scope(con: duckdb.DuckDBPyConnection) -> None:
             "median_days_to_fulfil": 13.5,  # (10 + 17) / 2
             "grids": 1,
             "households_per_grid": 300,
-            "job_seekers_registered": 18,  # employment is per community: QTX02's 5+6+7
+            # employment is reported per community, not per grid: no value for a grid
+            "job_seekers_registered": None,
+            "placed_flexible": None,
         }
     )
     # The grid alone selects the same records as community and grid together.
@@ -276,7 +294,8 @@ def test_grid_scope(con: duckdb.DuckDBPyConnection) -> None:
             "2025-12",
             {"mean_stars": 3, "share_four_stars": 1 / 3, "property_sanctions": 1},
         ),  # Q4 5 3 1
-        ("2026-01", {"mean_stars": None, "share_four_stars": None, "property_sanctions": 0}),
+        # no ratings for 2026Q1: no value, not 0 sanctions (达标)
+        ("2026-01", {"mean_stars": None, "share_four_stars": None, "property_sanctions": None}),
     ],
 )
 def test_quarter_overlap(
@@ -300,11 +319,12 @@ def test_quarter_buckets(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_empty_store(tmp_path: Path) -> None:
-    """Before any upload, counts are 0 and rates have no value (the page shows —)."""
+    """Before any upload, counts of events are 0; rates and reports (employment, ratings)
+    have no value (the page shows —)."""
     con = Store(tmp_path).connect()
     got = catalog.totals(con, list(catalog.catalog()), ALL)
     for name, value in got.items():
-        assert value == (0.0 if catalog.metric(name).additive else None), name
+        assert value == (0.0 if catalog.metric(name).zero_when_empty else None), name
 
 
 def test_fixtures_follow_the_contract(con: duckdb.DuckDBPyConnection) -> None:
@@ -354,7 +374,7 @@ DOCUMENTED_PARAMS = set(re.findall(r"\$([a-z_]+)", catalog.__doc__ or ""))
 
 
 def test_documented_params() -> None:
-    expected = {"date_from", "date_to", "bucket", "community_id", "grid_id", "by"}
+    expected = {"date_from", "date_to", "bucket", "community_id", "grid_id", "by", "today"}
     assert expected == DOCUMENTED_PARAMS
 
 

@@ -4,7 +4,8 @@ The expected KPI values are worked out by hand from the fixture CSVs for Septemb
     cases received in Sep: C03 C04 C05 C09 C10                       = 5
     disputes (矛盾纠纷) among them: C03 C04 C10               = 3   (Aug: C01 C08 = 2 → +50.0%)
     urgent problems resolved in Sep: C02 (closed 09-10)              = 1
-    resolution rate: C03 C09 C10 resolved of 5                       = 60.0%  (Aug 3/3 → −40.0%)
+    resolution rate: C03 resolved by 09-30 of 5 (C09, C10 later)      = 20.0%
+                     (Aug: C01 C08 by 08-31 of C01 C02 C08 = 66.7% → −46.7 points)
     overdue at 09-30 (open, received before 08-31)                   = 0
     wishes fulfilled in Sep: W02 W06                                 = 2
     fulfilment rate of Sep registrations W03 W04                     = 0.0%
@@ -23,10 +24,11 @@ from typing import Any
 import pandas as pd
 import pytest
 import streamlit as st
+from conftest import fixture_store
 from streamlit.testing.v1 import AppTest
 
 from metrics.i18n import t
-from metrics.store import Store
+from metrics.store import DEMO_DIR, Store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["overview", "meeting", "cases", "wishes", "employment", "property", "registry"]
@@ -75,7 +77,7 @@ def test_overview_september_figures(data_dir: Path) -> None:
     at = run_page("overview", period="2025-09")
     values = cards(at)
     assert values["排查处理矛盾纠纷"] == "3起"
-    assert values["化解率"] == "60.0%"
+    assert values["化解率"] == "20.0%"
     assert values["解决急难愁盼问题"] == "1个"
     assert values["超期未办结"] == "0件"
     assert values["圆梦微心愿"] == "2个"
@@ -84,7 +86,7 @@ def test_overview_september_figures(data_dir: Path) -> None:
     assert values["物业平均星级"] == "3.7星"
     deltas = {m.label: m.delta for m in at.metric}
     assert deltas["排查处理矛盾纠纷"] == "+50.0%"
-    assert deltas["化解率"] == "-40.0个百分点", "a share changes by percentage points"
+    assert deltas["化解率"] == "-46.7个百分点", "a share changes by percentage points"
 
 
 def test_overview_in_english(data_dir: Path) -> None:
@@ -92,7 +94,7 @@ def test_overview_in_english(data_dir: Path) -> None:
     values = cards(at)
     assert values["Disputes handled"] == "3"
     assert values["Urgent problems resolved"] == "1"
-    assert values["Resolution rate"] == "60.0%"
+    assert values["Resolution rate"] == "20.0%"
 
 
 def test_cases_page_for_one_community(data_dir: Path) -> None:
@@ -133,7 +135,8 @@ def test_cold_start_builds_the_demo_store(tmp_path: Path, monkeypatch: pytest.Mo
     st.cache_data.clear()
     at = run_page("overview")
     assert any("演示数据" in m.value for m in at.markdown), "the demo badge is shown"
-    assert Store(tmp_path / "fresh").is_demo
+    assert Store(tmp_path / "fresh", DEMO_DIR).is_demo, "the demo in its own directory"
+    assert not Store(tmp_path / "fresh").exists(), "no real store made"
     st.cache_resource.clear()
     st.cache_data.clear()
 
@@ -143,9 +146,12 @@ def test_no_demo_badge_on_real_data(data_dir: Path) -> None:
     assert not any("演示数据" in m.value for m in at.markdown)
 
 
-def test_demo_mode_is_read_only(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_mode_is_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixture_store(tmp_path, DEMO_DIR)  # the fixture tables as the demo store, no real one
+    monkeypatch.setenv("GOVDASH_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("GOVDASH_LOCAL_MODE", raising=False)
-    Store(data_dir).mark_demo({"test": "the fixture store, marked as the demo"})
+    st.cache_resource.clear()
+    st.cache_data.clear()
     at = run_page("overview", period="2025-09")
     assert any(t("demo_mode", "zh") in i.value for i in at.info)
     at = run_page("upload")
@@ -476,13 +482,16 @@ def test_quarterly_ratings_are_compared_with_the_previous_quarter(data_dir: Path
 def test_ranking_ties_are_broken_by_volume_then_shared(data_dir: Path) -> None:
     from pages import _rankings
 
-    # August: QTX01 resolved 2 of 2, QTX02 1 of 1: both 100%; QTX01 had more cases.
-    ranking = run_page("cases", period="2025-08").dataframe[0].value
+    # August's wishes: QTX01 fulfilled W01 W02 in time, QTX02 W06: both 100%; QTX01
+    # registered more.
+    ranking = run_page("wishes", period="2025-08").dataframe[0].value
     assert list(ranking["社区"]) == ["北苑社区", "南苑社区", "东湖社区（示例）"]
     assert list(ranking["排名"].astype(object)) == [1, 2, pd.NA]
-    # September: QTX02 2 of 2 (100%), QTX01 1 of 3 (33.3%), QTX03 no cases, so no rank.
+    # Cases, as of each month's end: August QTX02 1 of 1 (C08), QTX01 1 of 2 (C02 was
+    # resolved on 10 September); September QTX01 1 of 3 (C03), QTX02 0 of 2 (C09, C10
+    # resolved later); QTX03 no cases, so no rank.
     ranking = run_page("cases", period="2025-09").dataframe[0].value
-    assert list(ranking["社区"]) == ["南苑社区", "北苑社区", "东湖社区（示例）"]
+    assert list(ranking["社区"]) == ["北苑社区", "南苑社区", "东湖社区（示例）"]
     assert list(ranking["名次变化"]) == ["↑1", "↓1", "—"]
     # Equal on every key: the same rank, and the next one skipped (1, 2, 2, 4).
     frame = pd.DataFrame(
@@ -499,9 +508,11 @@ def test_ranking_cells_carry_their_target_status(data_dir: Path) -> None:
     at = run_page("overview", period="2025-09")
     shown = pa.ipc.open_stream(at.dataframe[0].proto.arrow_data.styler.display_values)
     cells = shown.read_all().to_pandas().set_index("社区")
-    # Resolution rate has a target (✅ at 90% and above, ⚠️ from 80%), so has every cell.
-    assert cells.loc["南苑社区", "化解率"] == "✅ 100.0%"
+    # Resolution rate has a target (✅ at 95% and above, ⚠️ from 90%), so has every cell:
+    # September as of its end, QTX01 1 of 3, QTX02 0 of 2. Workers per 10,000: ✅ from 18.
+    assert cells.loc["南苑社区", "化解率"] == "❌ 0.0%"
     assert cells.loc["北苑社区", "化解率"] == "❌ 33.3%"
+    assert cells.loc["北苑社区", "每万人社区工作者"] == "✅ 20.0"
     assert cells.loc["东湖社区（示例）", "化解率"] == "—"
     assert cells.loc["东湖社区（示例）", "排名"] == "—"
 
@@ -517,11 +528,14 @@ def test_ranking_download_is_rounded_and_typed(
     )
     run_page("overview", period="2025-09")
     table = saved["page_overview-ranking-2025-09"]().set_index("社区")  # made on a press
-    # Workers per 10,000 residents: 6 of 3,000 → 20.0; 3 of 2,000 → 15.0; 3 of 1,000 → 30.0.
-    assert table["每万人社区工作者"].tolist() == [15.0, 20.0, 30.0]
+    # Workers per 10,000 residents: 6 of 3,000 → 20.0; 3 of 2,000 → 15.0; 3 of 1,000 → 30.0
+    # (in ranking order: QTX01 33.3 %, QTX02 0 %, QTX03 no rate).
+    assert table["每万人社区工作者"].tolist() == [20.0, 15.0, 30.0]
     assert table.loc["北苑社区", "化解率（%）"] == 33.3, "a share in percent, one decimal"
-    # September fulfilments: W02 (QTX01), W06 (QTX02); none in QTX03. Integers, not 1.0.
-    assert table["圆梦微心愿"].tolist() == [1, 1, 0]
+    # September fulfilments: W02 (QTX01), W06 (QTX02). Integers, not 1.0. QTX03 sent no
+    # wishes ledger at all: no figure (—), not a 0 that would rank with the best.
+    assert table.loc[["北苑社区", "南苑社区"], "圆梦微心愿"].tolist() == [1, 1]
+    assert pd.isna(table.loc["东湖社区（示例）", "圆梦微心愿"])
     assert str(table["圆梦微心愿"].dtype) == "Int64"
     assert table.loc["北苑社区", "化解率状态"] == "❌ 未达标"
 
@@ -574,10 +588,11 @@ def test_example_mark_is_translated_for_english_readers(data_dir: Path) -> None:
 
 
 def test_english_card_tooltips_use_english_brackets(data_dir: Path) -> None:
-    # Resolution rate: September 60.0% against August 100.0% and no September 2024 cases.
+    # Resolution rate: September 20.0% against August 66.7% and no September 2024 cases
+    # (before the data begin: "—").
     at = run_page("overview", "en", period="2025-09")
     tip = next(m.proto.help for m in at.metric if m.label == "Resolution rate")
-    assert "vs previous: −40.0 pp (100.0%)" in tip and "vs last year: — (—)" in tip
+    assert "vs previous: −46.7 pp (66.7%)" in tip and "vs last year: — (—)" in tip
     assert "（" not in tip and "）" not in tip
 
 

@@ -4,26 +4,39 @@ with numbers and frozen headers, and a report rebuilt at its version token is th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pytest
+import streamlit as st
 from fpdf import FPDF
 
 from metrics.__main__ import main
 from metrics.periods import local_tz
-from metrics.report import FONT, FONT_FACE_SC, FONT_FILES, build_report, wrap_lines
+from metrics.report import (
+    FONT,
+    FONT_FACE_SC,
+    FONT_FILES,
+    build_report,
+    render_pdf,
+    render_xlsx,
+    wrap_lines,
+)
 from metrics.report.pdf_layout import _heading_lines
 from metrics.review import review
 from metrics.store import Store
 from tests.test_review import OCTOBER, build_store, upload
 
 WHEN = dt.datetime(2025, 11, 6, 9, 30, tzinfo=local_tz())
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (make setup) not installed"
 )
@@ -92,7 +105,11 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
     assert [(r[0], r[4], r[5]) for r in league.iter_rows(min_row=2, values_only=True)] == [
         (1, "甲社区", 100.0),
         (2, "丙社区", 59.0),
-        (3, "乙社区", 30.0),
+        # Read at WHEN (6 November) the fulfilment rate judges October's wishes registered
+        # by 6 October (their 30 days are over): 乙社区's W2 (5 Oct, fulfilled in 10 days) is
+        # 100 % 达标, W3 (20 Oct) 未到期. Rate 50 % 0×30, overdue 1 60×20, median 20 60×15,
+        # fulfilment 100×20, unclaimed 1 60×15 -> (1200+900+2000+900)/100 = 50.0
+        (3, "乙社区", 50.0),
     ]
     follow = book["需督办事项"]
     assert follow.freeze_panes == "A2"
@@ -102,7 +119,18 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
         "yyyy-mm-dd"
     )
     assert follow["H4"].value == "2025Q4"
-    assert [follow[f"G{i}"].value for i in (5, 6)] == ["⚠️ 接近", "❌ 未达标"]
+    # 乙社区 first (8 items): K5, W4, 塞上物业, then its metrics in weight order: 化解率
+    # 未达标, 超期未办结 接近. Every item's status says why it is listed.
+    assert [follow[f"G{i}"].value for i in (2, 3, 4, 5, 6)] == [
+        "⏳ 超期未办结",
+        "⏳ 超期未认领",
+        "❌ 评星不合格或受处理",
+        "❌ 未达标",
+        "⚠️ 接近",
+    ]
+    # Every item (none cut to a cap), with its age band: K5 60 days (30–60), W4 77 (60–180).
+    assert (follow["J2"].value, follow["J3"].value) == ("30–60天", "60–180天")
+    assert follow.max_row == 1 + len(review(tiny, OCTOBER, as_of=WHEN).follow_ups)
     # Columns as wide as their text: 类别 holds 物业企业评星不合格或受处理 (13 characters).
     assert follow.column_dimensions["A"].width >= 2 * 13
     assert (league["N3"].value, league["P3"].value) == ("❌ 缺报", "❌ 缺报")  # 丙社区's wishes
@@ -183,3 +211,93 @@ def test_chinese_lines_and_headings_break_only_where_they_may() -> None:
     assert _heading_lines("名次变化") == ["名次", "变化"]
     assert _heading_lines("化解率") == ["化解率"]  # nowhere sensible: one line
     assert _heading_lines("Median days to resolve") == ["Median", "days", "to", "resolve"]
+
+
+def pdf_text(data: bytes, tmp_path: Path, *options: str) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", *options, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@needs_poppler
+def test_pdf_follow_ups_say_why_each_item_is_listed(tiny: Store, tmp_path: Path) -> None:
+    text = pdf_text(build_report(tiny, OCTOBER, "pdf", generated_at=WHEN), tmp_path)
+    flat = re.sub(r"\s", "", text)  # a cell's lines in reading order, run together
+    # The 状态 column of an overdue case, an unclaimed wish and a failing company, with the
+    # marks the PDF's font has (△ 接近 colour, × red): never blank.
+    assert "△超期未办结" in flat  # K5, open 60 days
+    assert "△超期未认领" in flat  # W4, unclaimed 77 days
+    assert "×评星不合格或受处理" in flat  # 塞上物业, 2 stars
+    # Grouped: 乙社区 has one case (30–60 days), one wish (60–180) and a company.
+    assert "按社区和类别汇总" in flat
+
+
+@needs_poppler
+def test_the_data_stamp_is_the_same_on_the_page_the_pdf_and_the_xlsx(
+    tiny: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    data = review(tiny, OCTOBER)
+    stamp = data.stamp  # 数据截至 <the last commit's local time>（版本 <8 hex of the token>）
+    assert re.fullmatch(r"数据截至 \d{4}-\d\d-\d\d \d\d:\d\d（版本 [0-9a-f]{8}）", stamp)
+    assert stamp.endswith(f"（版本 {hashlib.sha256(data.token.encode()).hexdigest()[:8]}）")
+    pdf = build_report(tiny, OCTOBER, "pdf", generated_at=WHEN)
+    text = pdf_text(pdf, tmp_path)
+    pages = text.split("\f")[:-1]
+    # In every page's footer, in words; the technical token only on the last page.
+    assert all(stamp in page for page in pages)
+    assert [data.token in page for page in pages] == [False] * (len(pages) - 1) + [True]
+    info = subprocess.run(
+        ["pdfinfo", str(tmp_path / "report.pdf")], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(rf"^Keywords:\s+{re.escape(data.token)}$", info, re.M)  # the properties
+    book = openpyxl.load_workbook(
+        io.BytesIO(build_report(tiny, OCTOBER, "xlsx", generated_at=WHEN))
+    )
+    summary = [r for r in book["综述"].iter_rows(values_only=True)]
+    assert ("数据版本", stamp) in summary
+    assert ("完整版本标识（按此标识可重建本报告）", data.token) in summary
+    assert book.properties.keywords == data.token
+    # The meeting page says the same words.
+    monkeypatch.setenv("GOVDASH_DATA_DIR", str(tiny.root))
+    monkeypatch.setenv("GOVDASH_LOCAL_MODE", "1")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/meeting.py")
+    at.query_params["period"] = "2025-10"
+    at.run()
+    assert not at.exception
+    shown = [c.value.replace("\\", "") for c in at.caption]
+    assert any(line.endswith(stamp) for line in shown), shown
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_a_shared_rank_reads_3_equals_in_the_pdf_and_the_xlsx(tiny: Store, tmp_path: Path) -> None:
+    data = review(tiny, OCTOBER)
+    # As if 甲 and 丙 had the same score: both 1=, then 3 (see test_submissions for ties
+    # coming out of the scores).
+    league = data.league.assign(rank=[1, 1, 3], tied=[True, True, False])
+    tied = replace(data, league=league.astype({"rank": "Int64"}))
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(tied, WHEN)))
+    ranks = [row[0] for row in book["社区考核排名"].iter_rows(min_row=2)]
+    assert [(c.value, c.number_format) for c in ranks] == [(1, '0"="'), (1, '0"="'), (3, "0")]
+    if shutil.which("pdftotext"):
+        lines = pdf_text(render_pdf(tied, WHEN), tmp_path, "-layout").splitlines()
+        league_rows = [line.split() for line in lines if "社区" in line and "=" in line]
+        assert [row[0] for row in league_rows[:2]] == ["1=", "1="]
+
+
+def test_cli_report_defaults_to_the_latest_closed_month(
+    tiny: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3 November: October's ledgers are due on the 5th, so September is the latest closed.
+    monkeypatch.setenv("GOVDASH_NOW", "2025-11-03T14:20")
+    out = tmp_path / "r.xlsx"
+    args = ["--data-dir", str(tiny.root), "report", "--format", "xlsx", "--out", str(out)]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["period"] == "2025-09"

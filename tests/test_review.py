@@ -100,7 +100,8 @@ def build_store(root: Path) -> Store:
         upload(store, "wishes", WISHES, community, "2025-08..2025-10")
     for community in ("A01", "A02"):
         upload(store, "property_ratings", RATINGS, community, "2025Q4")
-    # The demo builder loads whole tables with user "demo": counted as on time.
+    # A whole-table load (no community): it counts for the periods its rows cover, here
+    # A01's October only; A02 and A03 sent no employment report.
     store.replace_all("employment", table("employment", EMPLOYMENT), meta={"user": "demo"})
     return store
 
@@ -211,8 +212,12 @@ def test_scores_statuses_and_ranks_by_hand(tiny: Store) -> None:
     assert league.loc["A02", "overdue_cases_status"] == "amber"
     assert league.loc["A02", "below_target"] == ["化解率", "心愿实现率"]
     assert league.loc["A03", "below_target"] == ["心愿实现率", "超30天未认领"]
-    assert league.loc["A03", "missing_ledgers"] == ["微心愿台账"]
+    # The employment table was loaded whole with A01's October row only: A02 and A03 sent
+    # no October report (it has no weight in a month's score, so the scores stand).
+    assert league.loc["A03", "missing_ledgers"] == ["微心愿台账", "就业服务月报"]
+    assert league.loc["A02", "missing_ledgers"] == ["就业服务月报"]
     assert league.loc["A01", "missing_ledgers"] == []
+    assert not league["tied"].any()
 
     a03 = r.breakdown[r.breakdown["community_id"] == "A03"].set_index("metric")
     assert a03.loc["fulfillment_rate", "share"] == pytest.approx(0.20)
@@ -286,10 +291,15 @@ def test_narrative_exact(tiny: Store) -> None:
         "综合考核得分排名前列的是甲社区（100.0分）、丙社区（59.0分）；"
         "排名最后的是乙社区（30.0分）。",
         "2个社区有考核指标未达标：乙社区（化解率、心愿实现率）、丙社区（心愿实现率、超30天未认领）。",
-        "丙社区微心愿台账缺报，相关考核指标按未达标计0分。",
+        # 缺报: 丙's wishes; 乙's and 丙's employment (the whole-table load had A01's only).
+        "乙社区（就业服务月报）、丙社区（微心愿台账、就业服务月报）缺报，"
+        "相关考核指标按未达标计0分。",
         "需督办事项11项：超期未办结事项1件，超期未认领心愿1个，物业企业1家次，"
         "社区考核指标未达标4项、接近目标4项。",
-        "2025年10月台账报送：按时3项，逾期5项，缺报1项，未到期0项。",
+        # 3 communities × 3 monthly ledgers = 9: all sent after 2025-11-05 (the tests run
+        # later), so cases 3 + wishes 2 (甲, 乙) + employment 1 (甲) = 6 逾期; 缺报 丙's
+        # wishes, 乙's and 丙's employment = 3; none 按时.
+        "2025年10月台账报送：按时0项，逾期6项，缺报3项，未到期0项。",
     ]
     english = review(tiny, OCTOBER, lang="en").narrative
     assert english[0].startswith("In Oct 2025 the city took in 4 disputes, up 300.0%")
@@ -298,37 +308,48 @@ def test_narrative_exact(tiny: Store) -> None:
 def test_follow_up_list(tiny: Store) -> None:
     follow = review(tiny, OCTOBER).follow_ups
     rows = follow[["kind", "community", "owner", "item", "since", "age_days", "status"]]
-    # Every scored metric short of 达标 (接近 as well as 未达标), communities in league
-    # order (丙 2nd, 乙 3rd), metrics in weight order; 丙社区's two wish metrics are 缺报.
+    # Grouped by community, the one with most items first (乙 8: K5, W4, 塞上物业 and five
+    # metrics; 丙 3 metrics), then kind (case, wish, property, metric), oldest first; every
+    # scored metric short of 达标 (接近 as well as 未达标) in weight order; 丙社区's two
+    # wish metrics are 缺报. An item open too long is amber, a failing company red.
     assert rows.astype(object).where(rows.notna(), None).values.tolist() == [
-        ["case", "乙社区", "乙社区 第一网格", "K5", "2025-09-01", 60, None],  # 10-31 less 09-01
-        ["wish", "乙社区", "乙社区 第一网格", "W4", "2025-08-15", 77, None],  # 10-31 less 08-15
-        ["property", "乙社区", "乙社区", "塞上物业", "2025Q4", None, None],
-        ["metric", "丙社区", "丙社区", "办结天数中位数", "2025-10", None, "amber"],
-        ["metric", "丙社区", "丙社区", "心愿实现率", "2025-10", None, "red"],
-        ["metric", "丙社区", "丙社区", "超30天未认领", "2025-10", None, "red"],
+        ["case", "乙社区", "乙社区 第一网格", "K5", "2025-09-01", 60, "amber"],  # 10-31 less 09-01
+        ["wish", "乙社区", "乙社区 第一网格", "W4", "2025-08-15", 77, "amber"],  # 10-31 less 08-15
+        ["property", "乙社区", "乙社区", "塞上物业", "2025Q4", None, "red"],
         ["metric", "乙社区", "乙社区", "化解率", "2025-10", None, "red"],
         ["metric", "乙社区", "乙社区", "超期未办结", "2025-10", None, "amber"],
         ["metric", "乙社区", "乙社区", "办结天数中位数", "2025-10", None, "amber"],
         ["metric", "乙社区", "乙社区", "心愿实现率", "2025-10", None, "red"],
         ["metric", "乙社区", "乙社区", "超30天未认领", "2025-10", None, "amber"],
+        ["metric", "丙社区", "丙社区", "办结天数中位数", "2025-10", None, "amber"],
+        ["metric", "丙社区", "丙社区", "心愿实现率", "2025-10", None, "red"],
+        ["metric", "丙社区", "丙社区", "超30天未认领", "2025-10", None, "red"],
     ]
+    # Age bands: K5 is 60 days old (30–60, the upper bound included), W4 77 (60–180).
+    assert follow["band_label"].tolist()[:3] == ["30–60天", "60–180天", ""]
+    assert not follow["long_open"].any()
     # The status column says why each item is listed; a metric's is its status cue.
     assert follow["cue"].tolist()[:5] == [
         "⏳ 超期未办结",
         "⏳ 超期未认领",
         "❌ 评星不合格或受处理",
-        "⚠️ 接近",
         "❌ 未达标",
+        "⚠️ 接近",
     ]
-    assert follow["detail"].tolist()[:5] == [
+    assert follow["reason"].tolist()[:5] == [
+        "超期未办结",
+        "超期未认领",
+        "评星不合格或受处理",
+        "未达标",
+        "接近",
+    ]
+    assert follow["detail"].tolist()[:4] == [
         "急难愁盼·供暖供水（督办）",
         "低保家庭·医疗康复",
         "秋华苑，2星，约谈整改",
-        "19，目标≤15",
-        "微心愿台账缺报，按未达标计（目标≥90.0%）",
+        "50.0%，目标≥95.0%",  # 乙's rate: K3 of K3, K4
     ]
-    assert follow["cue"].tolist()[3:5] == ["⚠️ 接近", "❌ 未达标"]
+    assert follow["detail"].tolist()[9] == "微心愿台账缺报，按未达标计（目标≥90.0%）"
 
 
 def test_submission_status(tiny: Store) -> None:
@@ -338,10 +359,12 @@ def test_submission_status(tiny: Store) -> None:
     assert status[("cases", "A01")] == "late"
     assert status[("wishes", "A02")] == "late"
     assert status[("wishes", "A03")] == "missing"
-    assert status[("employment", "A03")] == "on_time"  # the demo builder's load
-    assert (
-        "演示数据" in subs.set_index(["dataset", "community_id"]).loc[("employment", "A03"), "note"]
-    )
+    # The whole-table load of employment carried A01's October row only: A01 sent it (late,
+    # like every commit of this store), A03 did not. Never a blanket "on time".
+    assert status[("employment", "A01")] == "late"
+    assert status[("employment", "A03")] == "missing"
+    notes = subs.set_index(["dataset", "community_id"])["note"]
+    assert notes[("employment", "A01")] == "整表导入（不分社区）"
     assert set(subs["dataset"]) == {"cases", "wishes", "employment"}  # October ends no quarter
     assert subs["deadline"].iloc[0] == dt.date(2025, 11, 5)
     first = subs.set_index(["dataset", "community_id"]).loc[("cases", "A02")]

@@ -85,7 +85,8 @@ def build_report(
     if isinstance(period, str):
         period = Period.parse(period)
     when = (generated_at or now()).astimezone(local_tz())
-    data = review(store, period, version, lang, as_of=when)
+    # Read as of the store's moment (the demo's own day for the demo), unless told when.
+    data = review(store, period, version, lang, as_of=generated_at)
     if fmt == "pdf":
         return render_pdf(data, when)
     if fmt == "xlsx":

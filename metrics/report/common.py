@@ -17,12 +17,13 @@ SUBMISSION_COLOURS = {"on_time": "green", "late": "amber", "missing": "red"}
 
 
 def about_rows(data: Review, when: dt.datetime) -> list[tuple[str, str]]:
-    """(label, text): the period, the data version, the targets version, when it was made."""
+    """(label, text): the period, the data version (数据截至 … in human terms, as on the
+    page), the targets version, when it was made."""
     lang = data.lang
     tv = data.targets.version
     return [
         (t("report_period", lang), f"{data.period.label(lang)}（{data.period.code}）"),
-        (t("report_version", lang), data.token),
+        (t("report_version", lang), data.stamp),
         (
             t("report_targets_version", lang),
             str(tv) if tv is not None else t("report_targets_default", lang),

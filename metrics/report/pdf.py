@@ -33,7 +33,17 @@ from metrics.report.pdf_layout import (
     draw_table,
     rgb,
 )
-from metrics.review import Review, is_missing, records
+from metrics.review import (
+    BANDS,
+    FOLLOW_UP_CAP,
+    Review,
+    band_labels,
+    capped,
+    groups,
+    is_missing,
+    rank_text,
+    records,
+)
 from metrics.targets import MARKS, cue
 
 
@@ -63,7 +73,17 @@ def render_pdf(data: Review, when: dt.datetime) -> bytes:
     _follow_up_table(pdf, data)
     pdf.heading(t("sec_submissions", lang))
     _submission_table(pdf, data)
+    _version_token(pdf, data)
     return bytes(pdf.output())
+
+
+def _version_token(pdf: ReportPdf, data: Review) -> None:
+    """The exact version token, on the last page: `report --version` rebuilds from it."""
+    pdf.ln(4)
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*MUTED)
+    draw_paragraph(pdf, f"{t('report_token', data.lang)}: {data.token}", 5)
+    pdf.set_text_color(*INK)
 
 
 def _title_block(pdf: ReportPdf, data: Review, when: dt.datetime) -> None:
@@ -182,7 +202,7 @@ def _league_table(pdf: ReportPdf, data: Review) -> None:
     rows, fills = [], []
     for r in records(data.league):
         cells = [
-            "—" if pd.isna(r["rank"]) else str(int(r["rank"])),
+            rank_text(r["rank"], r["tied"]),
             rank_change_text(r["rank_change"], lang),
             r["community"],
             score_text(r["score"]),
@@ -245,32 +265,60 @@ def _breakdown_table(pdf: ReportPdf, data: Review) -> None:
 
 
 def _follow_up_table(pdf: ReportPdf, data: Review) -> None:
+    """By community and kind with the counts in each age band, then the oldest items of
+    each group with "及其他 N 项" for the rest (the XLSX has every item)."""
     lang = data.lang
+    if data.follow_ups.empty:
+        draw_paragraph(pdf, t("no_followups", lang), 5.5)
+        return
+    _follow_up_groups(pdf, data)
+    pdf.set_font(FONT, "B", 9)
+    draw_paragraph(pdf, t("fu_list", lang, cap=FOLLOW_UP_CAP), 5.5)
     columns = [
         Column(t("col_kind", lang), wrap=True),
         Column(t("col_owner", lang), wrap=True),
         Column(t("col_item", lang), wrap=True),
         Column(t("col_detail", lang), wrap=True),
-        Column(t("col_status", lang), "CENTER"),
+        Column(t("col_status", lang), wrap=True),
         Column(t("col_since", lang), "CENTER"),
         Column(t("col_age", lang), "RIGHT"),
     ]
     rows, fills = [], []
-    for r in records(data.follow_ups):
+    for r in records(capped(data.follow_ups, FOLLOW_UP_CAP, lang)):
         state = status_or_none(r["status"])
         rows.append(
             [
                 r["kind_label"],
                 r["owner"],
                 str(r["item"]),
-                r["detail"],
-                cue(state, lang, plain=True) if state else "",
-                r["since"],
+                r["detail"] or "",
+                f"{MARKS[state]}\u00a0{r['reason']}"
+                if state
+                else "",  # the mark stays with its word
+                r["since"] or "",
                 "—" if pd.isna(r["age_days"]) else str(int(r["age_days"])),
             ]
         )
         fills.append([None] * 4 + [state] + [None] * 2)
     draw_table(pdf, columns, rows, fills, font_size=8)
+
+
+def _follow_up_groups(pdf: ReportPdf, data: Review) -> None:
+    lang = data.lang
+    labels = band_labels(data.targets.follow_up_days, lang)
+    columns = [
+        Column(t("col_community", lang)),
+        Column(t("col_kind", lang), wrap=True),
+        Column(t("col_count", lang), "RIGHT"),
+    ] + [Column(labels[b], "RIGHT") for b in BANDS]
+    rows = [
+        [r["community"], r["kind_label"], str(r["count"])]
+        + ["—" if pd.isna(r[b]) else str(r[b]) for b in BANDS]
+        for r in records(groups(data.follow_ups))
+    ]
+    pdf.set_font(FONT, "B", 9)
+    draw_paragraph(pdf, t("fu_groups", lang), 5.5)
+    draw_table(pdf, columns, rows, None, font_size=8)
 
 
 def _submission_cell(r: dict[str, Any], lang: str) -> str:

@@ -49,6 +49,9 @@ class ReportPdf(FPDF):
         self.set_margins(15, 16, 15)
         self.set_creation_date(when)
         self.set_title(data.title())
+        # The exact version token in the properties: `report --version` rebuilds from it.
+        self.set_subject(data.stamp)
+        self.set_keywords(data.token)
         self.set_lang("zh-CN" if data.lang == "zh" else "en")
         self.alias_nb_pages("{nb}")
 
@@ -70,8 +73,7 @@ class ReportPdf(FPDF):
         self.set_font(FONT, "", 7.5)
         self.set_text_color(*MUTED)
         half = (self.w - self.l_margin - self.r_margin) / 2
-        version = f"{t('report_version', self.data.lang)}: {self.data.token}"
-        self.cell(half * 1.4, 5, version, align="L")
+        self.cell(half * 1.4, 5, self.data.stamp, align="L")
         pages = t("report_page", self.data.lang, page=self.page_no(), pages="{nb}")
         self.cell(0, 5, pages, align="R")
         self.set_text_color(*INK)

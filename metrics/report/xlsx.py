@@ -42,6 +42,7 @@ NUMBER_FORMATS = {
     "change_stars_zh": '+0.0"星";-0.0"星";0.0"星"',
     "change_stars_en": '+0.0" stars";-0.0" stars";0.0" stars"',
     "rank": "0",
+    "rank_tied": '0"="',  # a shared rank reads 3= and stays the number 3
     "signed": "+0;-0;0",
     "date": "yyyy-mm-dd",
     "datetime": "yyyy-mm-dd hh:mm",
@@ -51,12 +52,21 @@ NUMBER_FORMATS = {
 class _Book:
     """xlsxwriter with cached cell formats; text goes through export.neutralise."""
 
-    def __init__(self, buffer: io.BytesIO, when: dt.datetime) -> None:
+    def __init__(self, buffer: io.BytesIO, when: dt.datetime, data: Review) -> None:
         self.wb = xlsxwriter.Workbook(
             buffer,
             {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
-        self.wb.set_properties({"created": when.replace(tzinfo=None)})
+        # The exact version token in the properties: `report --version` rebuilds from it.
+        self.wb.set_properties(
+            {
+                "created": when.replace(tzinfo=None),
+                "title": data.title(),
+                "subject": data.stamp,
+                "keywords": data.token,
+                "comments": f"{t('report_token', data.lang)}: {data.token}",
+            }
+        )
         self._formats: dict[tuple[str, str | None, bool], Any] = {}
         self.header = self.wb.add_format(
             {"bold": True, "bg_color": "#E9ECEF", "border": 1, "text_wrap": True, "valign": "top"}
@@ -149,7 +159,7 @@ def _change_kind(kind: str, lang: str) -> str:
 
 def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     buffer = io.BytesIO()
-    book = _Book(buffer, when)
+    book = _Book(buffer, when, data)
     _summary_sheet(book, data, when)
     _headline_sheet(book, data)
     _league_sheet(book, data)
@@ -166,6 +176,7 @@ def _summary_sheet(book: _Book, data: Review, when: dt.datetime) -> None:
     lang = data.lang
     about: list[list[Cell]] = [[(data.title(), "text", None), ("", "text", None)]]
     about += [[(k, "text", None), (v, "text", None)] for k, v in about_rows(data, when)]
+    about.append([(t("report_token", lang), "text", None), (data.token, "text", None)])
     if data.is_demo:
         about.append([("", "text", None), (t("report_demo", lang), "text", None)])
     about.append([("", "text", None), ("", "text", None)])
@@ -227,7 +238,7 @@ def _league_sheet(book: _Book, data: Review) -> None:
     rows: list[list[Cell]] = []
     for r in records(data.league):
         row: list[Cell] = [
-            (float_or_none(r["rank"]), "rank", None),
+            (float_or_none(r["rank"]), "rank_tied" if r["tied"] else "rank", None),
             (float_or_none(r["rank_change"]), "signed", None),
             (float_or_none(r["previous_rank"]), "rank", None),
             (r["community_id"], "text", None),
@@ -298,6 +309,8 @@ def _follow_up_sheet(book: _Book, data: Review) -> None:
             (r["cue"], "text", status_or_none(r["status"])),
             (*_since(r["since"]), None),
             (float_or_none(r["age_days"]), "int", None),
+            (r["band_label"], "text", None),
+            (t("col_long_open", lang) if r["long_open"] else "", "text", None),
         ]
         for r in records(data.follow_ups)
     ]
@@ -313,6 +326,8 @@ def _follow_up_sheet(book: _Book, data: Review) -> None:
             t("col_status", lang),
             t("col_since", lang),
             t("col_age", lang),
+            t("col_band", lang),
+            t("col_long_open", lang),
         ],
         rows,
     )

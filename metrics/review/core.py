@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from metrics import targets
+from metrics.deadlines import demo_as_of
 from metrics.i18n import t
-from metrics.periods import Period
+from metrics.periods import Period, local_tz
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
 from metrics.targets import Targets
@@ -31,6 +34,7 @@ class Review:
     submissions: pd.DataFrame  # community × ledger for the reporting period
     trend: pd.DataFrame  # last 12 months of TREND_METRICS, city totals
     narrative: list[str]  # sentences, to be read in order
+    as_of: dt.datetime | None = None  # when the data read were last changed (data_as_of)
 
     @property
     def assessment(self) -> str:
@@ -44,6 +48,11 @@ class Review:
     def token(self) -> str:
         """Store and targets version, e.g. 'communities@0,...,_targets@3' (-1: defaults)."""
         return make_token(self.version, self.targets)
+
+    @property
+    def stamp(self) -> str:
+        """数据截至 2025-11-03 14:20（版本 c7976bf5）: the same on the page, PDF and XLSX."""
+        return stamp(self.as_of, self.token, self.lang)
 
     def title(self) -> str:
         return t("report_title", self.lang, review=t("review_" + self.assessment, self.lang))
@@ -111,3 +120,34 @@ def resolve(store: Store, version: str | None = None, lang: str = "zh") -> str:
 
 def _or_minus_one(value: int | None) -> int:
     return -1 if value is None else value
+
+
+# -- 数据截至: the data version in human terms ----------------------------------------------------
+
+
+def version_id(token: str) -> str:
+    """A version token as eight hex digits (of its SHA-256): short enough to read out, the
+    same wherever the same data and targets are shown; the token itself rebuilds a report."""
+    return hashlib.sha256(token.encode()).hexdigest()[:8]
+
+
+def data_as_of(store: Store, version: StoreVersion) -> dt.datetime | None:
+    """When the data of `version` last changed, local time: the latest of the commits that
+    made each dataset's pinned version (None for an empty store). The demo is as of its own
+    day (demo.AS_OF), not the day it was written."""
+    if store.is_demo:
+        return demo_as_of()
+    times = [
+        entry["committed_at"]
+        for name in DATASETS
+        if version.of(name) >= 0
+        for entry in store.history(name)
+        if entry.get("version") == version.of(name)
+    ]
+    return max(times).astimezone(local_tz()) if times else None
+
+
+def stamp(as_of: dt.datetime | None, token: str, lang: str = "zh") -> str:
+    """数据截至 2025-11-03 14:20（版本 c7976bf5）"""
+    when = as_of.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M") if as_of else "—"
+    return t("data_stamp", lang, at=when, version=version_id(token))

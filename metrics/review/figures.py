@@ -48,7 +48,11 @@ def headline(
     for name, pair in compared.items():
         for earlier in pair:
             wanted.setdefault(earlier, []).append(name)
-    values = {earlier: catalog.totals(con, names, earlier) for earlier, names in wanted.items()}
+    # None ("—") for a comparison period that starts before a metric's data begin.
+    values = {
+        earlier: catalog.totals(con, names, earlier, compared=True)
+        for earlier, names in wanted.items()
+    }
     before = {n: values[mom][n] for n, (mom, _) in compared.items()}
     year_ago = {n: values[yoy][n] for n, (_, yoy) in compared.items()}
     rows = []

@@ -48,6 +48,11 @@ WHERE quarter_start(r.quarter) <= $period_end AND quarter_end(r.quarter) >= $per
 ORDER BY r.quarter DESC, r.stars, r.community_id, r.company
 """
 
+# Age bands of the items that have an age (cases, wishes): up to 60 days, up to 180, and
+# beyond, the last flagged 长期未解决 (status red rather than amber).
+BANDS = ("b1", "b2", "b3")
+BAND_LIMITS = (60, 180)
+
 FOLLOW_UP_COLUMNS = [
     "kind",
     "kind_label",
@@ -58,8 +63,12 @@ FOLLOW_UP_COLUMNS = [
     "detail",
     "since",
     "age_days",
+    "band",
+    "band_label",
+    "long_open",
     "status",
     "cue",
+    "reason",
 ]
 
 
@@ -73,11 +82,18 @@ def follow_ups(
 ) -> pd.DataFrame:
     """需督办事项: open cases and unclaimed wishes older than `follow_up_days` at the period
     end, failing or sanctioned property ratings, and every scored metric short of its
-    target (接近 or 未达标, with `status` and `cue`; empty for the other kinds).
+    target (接近 or 未达标).
 
     `owner` is who answers for it: the grid (within its community) or the community.
-    `age_days` is days open at the period end; empty for ratings and metrics.
+    `age_days` is days open at the period end, and `band` its age band (BANDS; the last
+    one `long_open`, 长期未解决); all three empty for ratings and metrics.
     `since` is the day (ISO, 2025-09-01) for cases and wishes, a period code otherwise.
+    `status` is a colour (an item open or unclaimed too long amber, 长期未解决 and a
+    failing company red, a metric its own status), `reason` says in words why the item is
+    listed and `cue` is both.
+
+    Rows come grouped by community (the one with most items first) and kind, oldest first
+    within each group (`groups` counts them, `capped` shortens them for the page and PDF).
     """
     params = {"period_end": period.end, "days": tg.follow_up_days}
     span = {"period_start": period.start, "period_end": period.end}
@@ -86,9 +102,49 @@ def follow_ups(
     rows += _wish_items(cur.execute(UNCLAIMED_WISHES_SQL, params).df(), names, lang)
     rows += _property_items(cur.execute(PROPERTY_SQL, span).df(), names, lang)
     rows += _metric_items(breakdown, period, names, lang)
+    for row in rows:
+        row.update(_band(row["age_days"], tg.follow_up_days, lang))
     frame = pd.DataFrame(rows, columns=FOLLOW_UP_COLUMNS)
     frame["age_days"] = frame["age_days"].astype("Int64")
-    return frame
+    return _grouped(frame)
+
+
+def _band(age: int | None, low: int, lang: str) -> dict[str, Any]:
+    """The age band of an item with an age, and whether it is 长期未解决."""
+    if age is None:
+        return {"band": None, "band_label": "", "long_open": False}
+    index = sum(age > limit for limit in BAND_LIMITS)
+    band = BANDS[index]
+    return {
+        "band": band,
+        "band_label": band_labels(low, lang)[band],
+        "long_open": band == BANDS[-1],
+    }
+
+
+def band_labels(low: int, lang: str = "zh") -> dict[str, str]:
+    """Each age band in words: 30–60天, 60–180天, 180天以上（长期未解决）; `low` is the
+    targets' follow_up_days, the age from which an item is listed."""
+    mid, high = BAND_LIMITS
+    return {b: t("fu_" + b, lang, low=low, mid=mid, high=high) for b in BANDS}
+
+
+def _grouped(frame: pd.DataFrame) -> pd.DataFrame:
+    """Communities with most items first, kinds in FOLLOW_UP_KINDS order, oldest first:
+    `since` is a day or a quarter, so its text sorts in time (a metric's is the period
+    itself, and its items keep their weight order)."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    keys = pd.DataFrame(
+        {
+            "count": -frame.groupby("community_id")["kind"].transform("size"),
+            "community": frame["community_id"],
+            "kind": frame["kind"].map({k: i for i, k in enumerate(FOLLOW_UP_KINDS)}),
+            "since": frame["since"],
+        }
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
 
 
 def _case_items(cases: pd.DataFrame, names: Mapping[str, str], lang: str) -> list[dict[str, Any]]:
@@ -165,7 +221,9 @@ def _metric_items(
         item = _follow_up(
             "metric", r, names, lang, item=r["label"], detail=detail, since=period.code
         )
-        rows.append({**item, "status": r["status"], "cue": targets.cue(r["status"], lang)})
+        state = r["status"]
+        reason = t("status_" + state, lang)
+        rows.append({**item, "status": state, "cue": targets.cue(state, lang), "reason": reason})
     return rows
 
 
@@ -179,12 +237,19 @@ def _follow_up(
     detail: str,
     since: Any,
 ) -> dict[str, Any]:
-    """One follow-up item; its status says why it is on the list (a metric's item gets the
-    metric's status instead)."""
+    """One follow-up item; its status and reason say why it is on the list (a metric's
+    item gets the metric's status instead, an item 长期未解决 red)."""
     community = names.get(row["community_id"], row["community_id"])
     grid = row.get("grid_name")
     owner = f"{community} {grid}" if isinstance(grid, str) and grid else community
     age = row.get("age_days")
+    days = None if age is None or pd.isna(age) else int(age)
+    # Open or unclaimed too long: amber (⏳), 长期未解决 and a failing company red (❌).
+    reason = "" if kind == "metric" else t("fu_reason_" + kind, lang)
+    state, icon = ("red", "❌") if kind == "property" else ("amber", "⏳")
+    if days is not None and days > BAND_LIMITS[-1]:
+        state, icon = "red", "❌"
+        reason += t("fu_long_suffix", lang)
     return {
         "kind": kind,
         "kind_label": t("fu_" + kind, lang),
@@ -194,9 +259,10 @@ def _follow_up(
         "item": item,
         "detail": detail,
         "since": _day(since),
-        "age_days": None if age is None or pd.isna(age) else int(age),
-        "status": None,
-        "cue": t("fu_cue_" + kind, lang),
+        "age_days": days,
+        "status": state,
+        "cue": f"{icon} {reason}",
+        "reason": reason,
     }
 
 

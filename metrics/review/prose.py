@@ -11,6 +11,7 @@ import pandas as pd
 from metrics.i18n import fmt_delta, fmt_number, t
 from metrics.periods import Period
 from metrics.review.core import records
+from metrics.review.followup_items import BAND_LIMITS
 from metrics.review.reporting import SUBMISSION_STATUS
 
 
@@ -151,7 +152,7 @@ def _missing(table: pd.DataFrame, lang: str) -> list[str]:
 def _follow_ups(follow: pd.DataFrame, lang: str) -> str:
     counts = follow["kind"].value_counts()
     states = follow.loc[follow["kind"] == "metric", "status"].value_counts()
-    return t(
+    text = t(
         "nar_followups",
         lang,
         total=len(follow),
@@ -161,6 +162,10 @@ def _follow_ups(follow: pd.DataFrame, lang: str) -> str:
         red=int(states.get("red", 0)),
         amber=int(states.get("amber", 0)),
     )
+    long_open = int(follow["long_open"].sum())
+    if long_open:  # said only when there are any: the rest of the sentence is the same
+        text += t("nar_followups_long", lang, count=long_open, days=BAND_LIMITS[-1])
+    return text
 
 
 def _submissions(subs: pd.DataFrame, lang: str, is_demo: bool) -> list[str]:

@@ -6,6 +6,12 @@ metrics that have a value, 0-100. A metric whose ledger is missing (缺报) for 
 period scores as 未达标 with its full weight, whatever the store holds: otherwise a
 community that sends nothing would score 达标 on every count where empty means 0
 (超30天未认领心愿 0) and have its other metrics left out.
+
+Ranks: competition ranking by the score as shown (one decimal), "3=" where shared
+(`rank_text`). A community that sent no ledger at all for the period ranks after every
+community that sent one, whatever its score: the registry's metrics (社区工作者配备) could
+otherwise lift it above one that reported poor figures. A community without a score has
+no rank (—) and comes last.
 """
 
 from __future__ import annotations
@@ -80,15 +86,18 @@ def league(
     lang: str = "zh",
     *,
     missing: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    silent: tuple[Collection[str], Collection[str]] = ((), ()),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The league table (best first) and the long score breakdown behind it.
 
     `missing`: the submissions of the period and of the previous one (for the previous
-    rank); a ledger missing there makes its metrics 未达标 (see `score`).
+    rank); a ledger missing there makes its metrics 未达标 (see `score`). `silent`: the
+    communities that sent nothing in the period and in the previous one (ranked last).
 
-    League columns: rank, previous_rank, rank_change (+ = moved up), community_id,
-    community, score, below_target (red metrics), missing_ledgers (ledger labels 缺报),
-    and per scored metric `<m>`, `<m>_status`.
+    League columns: rank, tied (another community has the same rank), previous_rank,
+    rank_change (+ = moved up), community_id, community, score, sent_nothing, below_target
+    (red metrics), missing_ledgers (ledger labels 缺报), and per scored metric `<m>`,
+    `<m>_status`.
     """
     kind = targets.assessment_kind(period)
     weights = tg.weights(kind)
@@ -99,8 +108,10 @@ def league(
     table = pd.DataFrame({"community_id": units})
     table["community"] = [names[u] for u in units]
     table["score"] = [scores[u] for u in units]
-    table["rank"] = _ranks(scores, units)
-    table["previous_rank"] = _ranks(previous, units)
+    table["rank"] = _ranks(scores, units, silent[0])
+    table["tied"] = table["rank"].duplicated(keep=False) & table["rank"].notna()
+    table["previous_rank"] = _ranks(previous, units, silent[1])
+    table["sent_nothing"] = [u in silent[0] for u in units]
     table["rank_change"] = table["previous_rank"] - table["rank"]
     below = parts[parts["status"] == "red"].groupby("community_id")["metric"].apply(list)
     table["below_target"] = [
@@ -113,18 +124,30 @@ def league(
         table[name] = wide[name].reindex(units).to_numpy()
         table[name + "_status"] = states[name].reindex(units).to_numpy()
     table = table.sort_values(["rank", "community_id"], na_position="last", kind="stable")
-    columns = ["rank", "previous_rank", "rank_change", "community_id", "community", "score"]
+    first = ("rank", "tied", "previous_rank", "rank_change", "community_id", "community")
+    columns = [*first, "score"]
     rest = [c for c in table.columns if c not in columns]
     table = table[columns + rest].reset_index(drop=True)
     for column in ("rank", "previous_rank", "rank_change"):
         table[column] = table[column].astype("Int64")
+    return table, _breakdown(parts, list(table["community_id"]), names, weights, tg, lang)
 
+
+def _breakdown(
+    parts: pd.DataFrame,
+    order_of: list[str],
+    names: Mapping[str, str],
+    weights: Mapping[str, float],
+    tg: Targets,
+    lang: str,
+) -> pd.DataFrame:
+    """The score breakdown, communities in league order (`order_of`), metrics by weight."""
     parts["community"] = parts["community_id"].map(names)
     parts["label"] = parts["metric"].map(lambda m: metric(m).text("label", lang))
     parts["target"] = parts["metric"].map(lambda m: tg.metrics[m].text(lang))
     parts["cue"] = parts["status"].map(lambda s: targets.cue(s, lang))
     parts["explanation"] = [_explain(row, lang) for row in records(parts)]
-    order = {u: i for i, u in enumerate(table["community_id"])}
+    order = {u: i for i, u in enumerate(order_of)}
     parts = parts.sort_values(
         by=["community_id", "metric"],
         key=lambda col: (
@@ -133,7 +156,7 @@ def league(
             else col.map({m: i for i, m in enumerate(weights)})
         ),
     ).reset_index(drop=True)
-    return table, parts[
+    return parts[
         [
             "community_id",
             "community",
@@ -190,11 +213,26 @@ def _value(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _ranks(scores: Mapping[str, float | None], units: list[str]) -> list[float]:
+def _ranks(
+    scores: Mapping[str, float | None], units: list[str], silent: Collection[str] = ()
+) -> list[float]:
     """Competition ranking (1, 2, 2, 4) by score, best first; NaN where there is no score.
-    Scores are rounded to one decimal first, as they are shown, so equal-looking is equal."""
+    Scores are rounded to one decimal first, as they are shown, so equal-looking is equal.
+    The `silent` communities (sent nothing) come after all the others; when no community
+    sent anything there is no league (every rank NaN: a period before the data began)."""
+    if units and all(u in silent for u in units):
+        return [float("nan")] * len(units)
     series = pd.Series([scores[u] for u in units], dtype="float64").round(1)
-    return list(series.rank(ascending=False, method="min"))
+    # Scores are 0-100: 1000 points behind puts a silent community after every other.
+    behind = pd.Series([1000.0 if u in silent else 0.0 for u in units])
+    return list((behind - series).rank(method="min"))
+
+
+def rank_text(rank: Any, tied: Any = False) -> str:
+    """A rank as every ranking writes it: 3, "3=" when shared, "—" without one."""
+    if rank is None or pd.isna(rank):
+        return "—"
+    return f"{int(rank)}{'=' if bool(tied) else ''}"
 
 
 def _explain(row: Mapping[str, Any], lang: str) -> str:

@@ -32,3 +32,10 @@ CREATE OR REPLACE MACRO unit_of(unit_kind, community_id, grid_id) AS
 CREATE OR REPLACE MACRO in_scope(community_id, grid_id, want_community, want_grid) AS
     (want_community IS NULL OR community_id = want_community)
     AND (want_grid IS NULL OR grid_id = want_grid);
+
+-- The last registration day whose wishes are judged on `today`, for a period ending
+-- `period_end`: a wish registered on day D has until D + 30 to be fulfilled in time, so it
+-- is judged from D + 31 on (sql/fulfillment_rate.sql). Once today is 31 days past the
+-- period's end, every wish of the period is judged and its value is final.
+CREATE OR REPLACE MACRO judged_to(period_end, today) AS
+    least(period_end::DATE, (today::DATE - 31)::DATE);

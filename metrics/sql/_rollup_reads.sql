@@ -1,8 +1,8 @@
 -- What metric queries read instead of raw records; loaded by Store.connect once the rollup
 -- views exist (sql/_rollups.sql says what the rollups hold).
 --
--- What a metric query reads: cases_monthly, cases_days, wishes_monthly or wishes_days
--- ($by, $community_id, $grid_id) at the end of this file, each a rollup table and the macro
+-- What a metric query reads: cases_monthly, cases_days, wishes_monthly, wishes_days or
+-- wishes_cohorts ($by, $community_id, $grid_id) at the end of this file, each a rollup table and the macro
 -- of sql/_rollups.sql that computes it from the records. Rows (unit_id, month,
 -- measures...), where unit_id NULL rows add up to the scope's total. unit_kind 'total'
 -- asks for the total rows only. The city and its communities come from the stored rollup;
@@ -93,7 +93,7 @@ CREATE OR REPLACE MACRO median_days(histogram, date_from, date_to, bucket) AS TA
     GROUP BY period_start, unit_id;
 
 
--- The four rollup reads, each with its two twins: which rollup table, which measures.
+-- The five rollup reads, each with its two twins: which rollup table, which measures.
 CREATE OR REPLACE MACRO cases_monthly(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM cases_measures(unit_kind, want_community, want_grid))
     FROM rollup_read('cases_rollup', 'measured', unit_kind, want_community, want_grid);
@@ -128,4 +128,13 @@ CREATE OR REPLACE MACRO wishes_days_stored(unit_kind, want_community, want_grid)
     FROM stored_scope('wishes_days_rollup', unit_kind, want_community);
 CREATE OR REPLACE MACRO wishes_days_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_days_measures(unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
+
+CREATE OR REPLACE MACRO wishes_cohorts(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM wishes_cohort_measures(unit_kind, want_community, want_grid))
+    FROM rollup_read('wishes_cohort_rollup', 'measured', unit_kind, want_community, want_grid);
+CREATE OR REPLACE MACRO wishes_cohorts_stored(unit_kind, want_community, want_grid) AS TABLE
+    FROM stored_scope('wishes_cohort_rollup', unit_kind, want_community);
+CREATE OR REPLACE MACRO wishes_cohorts_records(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM wishes_cohort_measures(unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);

@@ -1,5 +1,5 @@
 -- Employers' job postings published (发布用工信息), summed over the monthly reports in the period.
--- Employment is reported per community: with a grid chosen, this is the community's figure.
+-- Employment is reported per community, not per grid: a grid has no value (catalog grid: false).
 SELECT p.period_start, e.community_id AS unit_id, sum(e.job_postings) AS value
 FROM employment AS e
 JOIN periods($date_from, $date_to, $bucket) AS p

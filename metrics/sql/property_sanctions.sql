@@ -1,9 +1,12 @@
 -- Ratings that led to a sanction: talks and rectification, fee reduction or withdrawal of
--- the service qualification (any outcome other than 无).
-SELECT p.period_start, r.community_id AS unit_id, count(*) AS value
+-- the service qualification (any outcome other than 无). A community with ratings and no
+-- sanction has 0; one without ratings has no value.
+SELECT
+    p.period_start,
+    r.community_id AS unit_id,
+    count(*) FILTER (WHERE r.outcome <> '无') AS value
 FROM property_ratings AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
     ON quarter_start(r.quarter) <= p.period_end AND quarter_end(r.quarter) >= p.period_start
-WHERE r.outcome <> '无'
-    AND in_scope(r.community_id, NULL, $community_id, NULL)
+WHERE in_scope(r.community_id, NULL, $community_id, NULL)
 GROUP BY GROUPING SETS ((p.period_start, r.community_id), (p.period_start))
