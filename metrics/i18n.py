@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from metrics.schemas import VALUE_EN
+
 LANGS = ("zh", "en")
 MESSAGES_PATH = Path(__file__).resolve().parent / "messages.yaml"
 
@@ -61,6 +63,8 @@ def value_label(value: object, lang: str = "zh", column: str | None = None) -> s
         entry = messages().get(f"empty_{column}")
         return (entry.get(lang) or entry["zh"]) if entry else "—"
     text = str(value)
+    if lang != "zh" and text in VALUE_EN:  # the contract's English label
+        return VALUE_EN[text]
     entry = messages().get(f"value_{text}")
     return (entry.get(lang) or text) if entry else text
 

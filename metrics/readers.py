@@ -1,4 +1,5 @@
-"""Uploaded files to a table of text cells: CSV, XLSX and Parquet, as offices really send them.
+"""Uploaded files to a table of text cells: CSV, XLSX, XLS, ODS and Parquet, as offices
+really send them.
 
 Every cell comes back as text ("" for an empty cell), with the row number Excel shows, so
 the validator parses values in one place and reports problems where the clerk can find them.
@@ -16,6 +17,7 @@ import io
 import itertools
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +30,12 @@ from python_calamine import CalamineWorkbook
 
 from metrics import export, workbook_limits
 
-FileFormat = Literal["csv", "xlsx", "parquet"]
+FileFormat = Literal["csv", "xlsx", "xls", "ods", "parquet"]
+WORKBOOK_FORMATS = ("xlsx", "xls", "ods")  # what calamine opens, after workbook_limits
+# What an upload may be, by extension (a file without one is read as CSV). Anything else
+# (.doc, .pdf, .numbers…) is refused by name, in the reader's language, listing these.
+ACCEPTED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of .xls (and .doc)
 MAX_TITLE_LINES = 3  # one-cell lines above the header (a ledger's title) that are skipped
 DEFAULT_MAX_MB = 10.0
 
@@ -64,15 +71,28 @@ def max_upload_bytes(max_bytes: int | None = None) -> int:
 
 
 def file_format(data: bytes, filename: str) -> FileFormat:
-    """Decided by content where it can be (zip → XLSX, PAR1 → Parquet), else by the name."""
+    """Decided by content where it can be (an OpenDocument or OOXML zip, an OLE2 compound
+    file, PAR1), else by the name; a type we do not read is refused naming those we do."""
     name = filename.lower()
-    if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
+    extension = os.path.splitext(name)[1]
+    if extension and extension not in ACCEPTED_EXTENSIONS:
+        raise UploadError("ingest_unsupported_format", name=filename, accepted=_accepted())
+    if data.startswith(b"PK\x03\x04"):
+        # An ODS names its type in its first member, stored uncompressed ("mimetype").
+        if b"application/vnd.oasis.opendocument.spreadsheet" in data[:200]:
+            return "ods"
         return "xlsx"
-    if data.startswith(b"PAR1") or name.endswith(".parquet"):
+    if data.startswith(_OLE2):
+        return "xls"
+    if data.startswith(b"PAR1") or extension == ".parquet":
         return "parquet"
-    if name.endswith((".xls", ".et", ".ods", ".numbers", ".zip")):
-        raise UploadError("ingest_unsupported_format", name=filename)
+    if extension in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return "xlsx" if extension != ".ods" else "ods"  # damaged: calamine says so
     return "csv"
+
+
+def _accepted() -> str:
+    return "、".join(e for e in ACCEPTED_EXTENSIONS if e not in (".txt", ".tsv", ".xlsm"))
 
 
 def read_upload(
@@ -88,8 +108,8 @@ def read_upload(
     if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise UploadError("ingest_empty_file")
     fmt = file_format(data, filename)
-    if fmt == "xlsx":
-        raw = _read_xlsx(data, sheet)
+    if fmt in WORKBOOK_FORMATS:
+        raw = _read_workbook(data, fmt, sheet)
     elif fmt == "parquet":
         raw = _read_parquet(data)
     else:
@@ -118,9 +138,9 @@ def _unquote_formulas(raw: RawTable) -> RawTable:
 
 
 def sheet_names(data: bytes) -> list[str]:
-    """The sheets of an XLSX upload, for choosing one ([] for any other file, and for one
-    that is damaged or over the caps: validation says why)."""
-    if not data.startswith(b"PK\x03\x04"):
+    """The sheets of a workbook upload (XLSX, XLS, ODS), for choosing one ([] for any other
+    file, and for one that is damaged or over the caps: validation says why)."""
+    if not data.startswith((b"PK\x03\x04", _OLE2)):
         return []
     try:
         open_workbook(data)
@@ -174,9 +194,16 @@ def _read_csv(data: bytes) -> RawTable:
     skip, header, titles = _csv_header(head, delimiter)
     width = max(len(header), 1)
     bad_rows: list[int] = []
+    blank_skipped = [0]
+    blank_text = re.compile(rf'[\s"{re.escape(delimiter)}]*')
 
     def on_invalid(row: Any) -> str:
-        bad_rows.append(row.actual_columns)
+        # A blank row shorter than the header (",,," as some programs save one) is a blank
+        # row like any other: skipped, its number kept out of the data rows' numbers.
+        if blank_text.fullmatch(row.text or ""):
+            blank_skipped[0] += 1
+        else:
+            bad_rows.append(row.actual_columns)
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
@@ -211,7 +238,11 @@ def _read_csv(data: bytes) -> RawTable:
             count=max(len(ragged), len(bad_rows)),
             rows="、".join(str(r) for r, _ in ragged[:10]),
         )
-    rows = pa.array(range(skip + 1, skip + table.num_rows + 1), pa.int64())
+    numbers: Iterable[int] = range(skip + 1, skip + table.num_rows + blank_skipped[0] + 1)
+    if blank_skipped[0]:
+        skipped = set(_blank_short_rows(body, delimiter, width))
+        numbers = [n for n in numbers if n not in skipped][: table.num_rows]
+    rows = pa.array(numbers, pa.int64())
     raw = _with_header(table, rows, "csv", encoding=encoding)
     return _unquote_formulas(dataclasses.replace(raw, titles=titles + raw.titles))
 
@@ -314,18 +345,33 @@ def _snippet(body: bytes, at: int, before: int, after: int) -> str:
     return f"“{text}”"
 
 
+def _records(body: bytes, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record with its row number as Excel shows it (a quoted line break stays in
+    its cell and row)."""
+    text = io.StringIO(body.decode("utf-8"), newline="")
+    return enumerate(csv.reader(text, delimiter=delimiter), start=1)
+
+
 def _ragged_rows(body: bytes, delimiter: str, width: int) -> list[tuple[int, int]]:
     """(Excel row, fields) of each row whose field count differs from the header's."""
-    text = io.StringIO(body.decode("utf-8"), newline="")
-    out = []
-    for number, record in enumerate(csv.reader(text, delimiter=delimiter), start=1):
-        if record and len(record) != width and any(c.strip() for c in record):
-            out.append((number, len(record)))
-    return out
+    return [
+        (number, len(record))
+        for number, record in _records(body, delimiter)
+        if record and len(record) != width and any(c.strip() for c in record)
+    ]
+
+
+def _blank_short_rows(body: bytes, delimiter: str, width: int) -> list[int]:
+    """The Excel rows of blank rows with fewer (or more) fields than the header."""
+    return [
+        number
+        for number, record in _records(body, delimiter)
+        if len(record) > 1 and len(record) != width and not any(c.strip() for c in record)
+    ]
 
 
 # -- XLSX ------------------------------------------------------------------------------
-def _read_xlsx(data: bytes, sheet: str | None) -> RawTable:
+def _read_workbook(data: bytes, fmt: FileFormat, sheet: str | None) -> RawTable:
     open_workbook(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -334,10 +380,17 @@ def _read_xlsx(data: bytes, sheet: str | None) -> RawTable:
                 "ingest_no_such_sheet", sheet=sheet, sheets="、".join(book.sheet_names)
             )
         ws = book.get_sheet_by_name(sheet) if sheet is not None else book.get_sheet_by_index(0)
+        # XLS is not a zip that workbook_limits could measure first: its cells are capped
+        # here, from the sheet's extent, before any becomes a Python object.
+        # (`end` is the last cell, from 0; the values are laid out from A1.)
+        last_row, last_column = ws.end or (-1, -1)
+        workbook_limits.check_extent(ws.name, last_row + 1, last_column + 1)
         values = ws.to_python(skip_empty_area=False)
         merged, name, sheets = ws.merged_cell_ranges or [], ws.name, tuple(book.sheet_names)
     except UploadError:
         raise
+    except workbook_limits.WorkbookRefused as refused:
+        raise UploadError(refused.key, **refused.params) from refused
     except Exception as exc:  # calamine raises its own error types for damaged files
         raise UploadError("ingest_xlsx_damaged") from exc
     del ws, book  # calamine's copy of every cell: memory is the upload's tightest cap
@@ -353,7 +406,7 @@ def _read_xlsx(data: bytes, sheet: str | None) -> RawTable:
     )
     del values
     rows = pa.array(range(1, table.num_rows + 1), pa.int64())
-    raw = _with_header(table, rows, "xlsx", sheet=name)
+    raw = _with_header(table, rows, fmt, sheet=name)
     raw = dataclasses.replace(raw, sheets=sheets)
     for (r0, c0), (r1, c1) in merged:
         if r0 + 1 <= raw.header_row <= r1 + 1:

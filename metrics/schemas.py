@@ -49,6 +49,10 @@ class Field:
         """The field's header in the reader's language."""
         return self.zh if lang == "zh" else self.en or self.zh
 
+    def value_label(self, value: str, lang: str = "zh") -> str:
+        """One of the field's allowed values in the reader's language (stored in Chinese)."""
+        return value if lang == "zh" or value not in self.allowed else VALUE_EN[value]
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -84,6 +88,34 @@ CASE_STATUSES = ("办理中", "已化解", "未化解")
 CLAIMANTS = ("党员", "机关单位", "企业", "志愿者")
 WISH_STATUSES = ("待认领", "已认领", "已实现")
 OUTCOMES = ("无", "约谈整改", "降低收费标准", "取消服务资格")
+# The English label of every allowed value: what English pages, downloads (lang=en) and
+# reports show. Stored values, uploads and templates stay Chinese. docs/data-contract.md
+# lists them; tests/test_english_values.py holds every allowed value to a label here.
+VALUE_EN: dict[str, str] = {
+    "矛盾纠纷": "Dispute",
+    "急难愁盼": "Urgent problem",
+    "板凳会": "Bench meeting",
+    "红色议事园": "Red deliberation garden",
+    "敲门队": "Door-knocking team",
+    "网格走访": "Grid visit",
+    "协商月": "Consultation month",
+    "民情督办单": "Supervision order",
+    "其他": "Other",
+    "办理中": "Open",
+    "已化解": "Resolved",
+    "未化解": "Not resolved",
+    "党员": "Party member",
+    "机关单位": "Government office",
+    "企业": "Company",
+    "志愿者": "Volunteer",
+    "待认领": "Waiting",
+    "已认领": "Claimed",
+    "已实现": "Fulfilled",
+    "无": "No action",
+    "约谈整改": "Talks and rectification",
+    "降低收费标准": "Fee reduced",
+    "取消服务资格": "Qualification withdrawn",
+}
 
 _COMMUNITY_ID = Field(
     "community_id", "社区编码", "code", aliases=("社区代码", "社区ID"), en="Community code"

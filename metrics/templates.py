@@ -2,17 +2,23 @@
 
 CSV is UTF-8 with a BOM so Chinese Excel opens it cleanly; XLSX adds a notes sheet listing
 each column's format, whether it is required, its allowed values, accepted spellings and
-the rules across columns. The template is made for one community: its code and one of its
-grids, so rows copied from the example pass. The example row itself is marked (its id,
-month or name starts with 示例 / EXAMPLE) and validation refuses it, so an unchanged
-template can never overwrite real records (schemas.EXAMPLE_FIELD).
+the rules across columns, and on the data sheet: a drop-down list (data validation) on
+every column with allowed values (yes/no columns too), a date format on date columns, each
+column's rule as a comment on its header, and the header row frozen. The template is made
+for one community: its code and one of its grids, so rows copied from the example pass.
+The example row itself is marked (its id, month or name starts with 示例 / EXAMPLE) and
+validation refuses it, so an unchanged template can never overwrite real records
+(schemas.EXAMPLE_FIELD).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+import io
+from typing import Any, Literal
 
 import pandas as pd
+import xlsxwriter
 
 from metrics import export
 from metrics.i18n import t
@@ -244,13 +250,86 @@ def template(
     if fmt == "csv":
         return export.to_csv_bytes(example)
     if fmt == "xlsx":
-        spec = DATASETS[dataset]
-        sheet = spec.zh if lang == "zh" else spec.en
         notes = notes_frame(dataset, lang, community_id, grid_id)
-        return export.to_xlsx_bytes({sheet: example, t("template_notes_sheet", lang): notes})
+        return _xlsx(dataset, lang, example, notes)
     raise ValueError(f"unknown template format {fmt!r} (csv or xlsx)")
 
 
 def template_filename(dataset: str, fmt: TemplateFormat, lang: str = "zh") -> str:
     """An ASCII-safe download name, e.g. template-cases.xlsx."""
     return f"template-{DATASETS[dataset].name}.{fmt}"
+
+
+TEMPLATE_ROWS = 1000  # rows below the header that carry the drop-downs and date formats
+_DATE_FORMATS = {"date": "yyyy-mm-dd", "month": "yyyy-mm"}
+
+
+def allowed_values(dataset: str, name: str) -> tuple[str, ...]:
+    """What a column's drop-down offers: its allowed values, 是/否 for a yes/no column."""
+    f = DATASETS[dataset].field(name)
+    return ("是", "否") if f.type == "bool" else f.allowed
+
+
+def _xlsx(dataset: str, lang: str, example: pd.DataFrame, notes: pd.DataFrame) -> bytes:
+    """The data sheet written cell by cell (drop-downs, formats, comments, frozen header),
+    then the notes sheet."""
+    spec = DATASETS[dataset]
+    out = io.BytesIO()
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "in_memory": True}
+    with xlsxwriter.Workbook(out, options) as book:
+        ws = book.add_worksheet(spec.zh if lang == "zh" else spec.en)
+        bold = book.add_format({"bold": True})
+        ws.freeze_panes(1, 0)
+        for col, (f, header) in enumerate(zip(spec.fields, example.columns, strict=True)):
+            ws.write_string(0, col, str(header), bold)
+            ws.write_comment(0, col, _comment(notes, col), {"x_scale": 2.5, "y_scale": 2.5})
+            value = example.iloc[0, col]
+            if f.type in _DATE_FORMATS:
+                cell = book.add_format({"num_format": _DATE_FORMATS[f.type]})
+                ws.set_column(col, col, 12, cell)
+                day = _as_date(value)
+                if day is not None:
+                    ws.write_datetime(1, col, dt.datetime.combine(day, dt.time()), cell)
+                else:
+                    ws.write_string(1, col, str(value))
+            else:
+                ws.set_column(col, col, max(10, 2 * len(str(header)) + 2))
+                ws.write(1, col, value if not isinstance(value, str) else str(value))
+            values = allowed_values(dataset, f.name)
+            if values:
+                ws.data_validation(
+                    1,
+                    col,
+                    TEMPLATE_ROWS,
+                    col,
+                    {
+                        "validate": "list",
+                        "source": list(values),
+                        "error_title": t("template_list_title", lang),
+                        "error_message": t("template_list_error", lang, values="、".join(values)),
+                    },
+                )
+        _write_frame(book, t("template_notes_sheet", lang), notes, bold)
+    return out.getvalue()
+
+
+def _comment(notes: pd.DataFrame, index: int) -> str:
+    """A column's notes (format, required, allowed values, spellings, rules) as its header's
+    comment, one "格式：日期" line each."""
+    row = notes.iloc[index]
+    return "\n".join(f"{name}：{row[name]}" for name in notes.columns[2:] if str(row[name]))
+
+
+def _as_date(value: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _write_frame(book: Any, name: str, frame: pd.DataFrame, bold: Any) -> None:
+    ws = book.add_worksheet(name)
+    for col, header in enumerate(frame.columns):
+        ws.write_string(0, col, str(header), bold)
+        for row, value in enumerate(frame.iloc[:, col], start=1):
+            ws.write_string(row, col, str(value))

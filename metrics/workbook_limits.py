@@ -23,8 +23,14 @@ The XML is read with expat, which reads attributes as XML defines them (a regex 
 fooled by `x=">" r="XFD1048576"`); a document type declaration (entity tricks) or
 malformed XML is refused as damaged. The caps keep any upload under 300 MB of server
 memory (tests/test_upload_caps.py measures it) and lie far above a community's ledger:
-docs/decisions/0011-upload-caps.md. ODS (content.xml, whose rows and columns repeat by
-attribute) and XLS (not a zip) need scans of their own before they are offered.
+docs/decisions/0011-upload-caps.md.
+
+ODS is a zip too: the same member, inflation and ratio caps, and its content.xml is read
+for the same cell and text caps, rows and columns counted with their repeat attributes
+(table:number-rows-repeated, table:number-columns-repeated). XLS (BIFF in an OLE2
+compound file) is not a zip: its file size is capped here (MAX_XLS_BYTES) and its cells
+by `check_extent`, from the sheet's extent calamine reports, before they become Python
+objects.
 """
 
 from __future__ import annotations
@@ -59,6 +65,10 @@ OPENED_PARTS = (
 )
 MAX_CELLS = 1_000_000
 MAX_TEXT_CHARS = 8_000_000
+# BIFF8 holds at most 65,536 × 256 cells; a 16 MB .xls is far above any ledger.
+MAX_XLS_BYTES = 16 * 1024 * 1024
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _CHUNK = 64 * 1024
 _WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")  # which member is which sheet
 # Where writers put sheets, whatever the relationships say (checked as sheets either way).
@@ -104,8 +114,28 @@ def check_workbook(data: bytes) -> None:
         raise verdict
 
 
+def check_extent(sheet: str, rows: int, columns: int) -> None:
+    """Refuse a sheet whose cells span more than MAX_CELLS (rows × columns)."""
+    if rows * columns > MAX_CELLS:
+        raise WorkbookRefused(
+            "ingest_too_many_cells",
+            sheet=sheet,
+            rows=f"{rows:,}",
+            columns=f"{columns:,}",
+            cells=f"{rows * columns:,}",
+            limit=f"{MAX_CELLS:,}",
+        )
+
+
 def _check(data: bytes) -> None:
     """Each member inflated once, shared strings first (a sheet's text counts their lengths)."""
+    if data.startswith(_OLE2):
+        if len(data) > MAX_XLS_BYTES:
+            raise WorkbookRefused(
+                "ingest_xls_too_large", size_mb=_mb(len(data)), limit_mb=_mb(MAX_XLS_BYTES)
+            )
+        return  # cells: check_extent, once calamine has read the sheet's dimensions
+    is_ods = _ODS_MIME in data[:200]
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
@@ -120,6 +150,8 @@ def _check(data: bytes) -> None:
                     _inflate(archive, member, budget, strings.parser)
                 elif name.lower() in _WORKBOOK_PARTS:
                     _inflate(archive, member, budget, names.parser())
+                elif is_ods and name == "content.xml":
+                    _inflate(archive, member, budget, _OdsContent().parser)
                 elif names.is_sheet(name):
                     sheet = _Sheet(names.of(name), strings.lengths)
                     _inflate(archive, member, budget, sheet.parser)
@@ -372,3 +404,74 @@ def _column_number(letters: str) -> int:
     for letter in letters.upper():
         number = number * 26 + ord(letter) - 64
     return number
+
+
+class _OdsContent:
+    """An ODS content.xml: each table's extent of cells holding a value and their text, with
+    rows and cells repeated as their attributes say (a value repeated over a million rows
+    is a million rows to calamine)."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.rows = self.columns = self.text = 0
+        self._row = self._column = 0  # rows and columns before the current one
+        self._row_repeat = self._cell_repeat = 1
+        self._cell: list[int] | None = None  # the open cell's characters, and whether valued
+        self._depth = 0  # elements open inside the cell
+        self.parser = _expat(self._start)
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._chars
+
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
+        if self._cell is not None:
+            self._depth += 1
+            return
+        tag = _local(name)
+        if tag == "table":
+            self.name = next((v for k, v in attributes.items() if _local(k) == "name"), "")
+            self.rows = self.columns = self.text = self._row = 0
+        elif tag == "table-row":
+            self._row_repeat = _repeat_any(attributes, "number-rows-repeated")
+            self._column = 0
+        elif tag in ("table-cell", "covered-table-cell"):
+            self._cell_repeat = _repeat_any(attributes, "number-columns-repeated")
+            valued = any(_local(k) == "value-type" for k in attributes)
+            self._cell = [0, int(valued)]
+            self._depth = 0
+
+    def _chars(self, text: str) -> None:
+        if self._cell is not None:
+            self._cell[0] += len(text)
+
+    def _end(self, name: str) -> None:
+        if self._cell is not None and self._depth:
+            self._depth -= 1
+            return
+        tag = _local(name)
+        if self._cell is not None:  # the cell's own end
+            chars, valued = self._cell
+            self._cell = None
+            first = self._column + 1
+            self._column += self._cell_repeat
+            if valued or chars:
+                self.rows = max(self.rows, self._row + self._row_repeat)
+                self.columns = max(self.columns, first + self._cell_repeat - 1)
+                check_extent(self.name, self.rows, self.columns)
+                self.text += chars * self._cell_repeat * self._row_repeat
+                if self.text > MAX_TEXT_CHARS:
+                    raise WorkbookRefused(
+                        "ingest_too_much_text",
+                        sheet=self.name,
+                        chars=f"> {MAX_TEXT_CHARS:,}",
+                        limit_chars=f"{MAX_TEXT_CHARS:,}",
+                    )
+        elif tag == "table-row":
+            self._row += self._row_repeat
+
+
+def _repeat_any(attributes: dict[str, str], local: str) -> int:
+    """A repeat attribute, whatever prefix the document gave its namespace."""
+    for key, value in attributes.items():
+        if _local(key) == local:
+            return int(value) if value.isdigit() else 1
+    return 1

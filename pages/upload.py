@@ -155,16 +155,30 @@ def _show_diff(diff: access.Diff, dataset: str) -> None:
     c = st.columns(4)
     for col, name in zip(c, ("new", "changed", "unchanged", "deleted"), strict=True):
         col.metric(tr(f"upload_{name}"), f"{counts[name]:,}", border=True)
-    if diff.changed.num_rows:
-        changed = diff.changed.to_pandas()
-        changed["changed_fields"] = changed["changed_fields"].map(
-            lambda fields: "、".join(spec.field(f).zh if language == "zh" else f for f in fields)
+    if diff.new_rows is not None and diff.new_rows.num_rows:
+        st.markdown(
+            f"**{tr('upload_new_rows', shown=diff.new_rows.num_rows, count=counts['new'])}**"
         )
-        st.markdown(f"**{tr('upload_changed_rows')}**")
         st.dataframe(
-            localise_columns(changed, dataset).rename(
-                columns={"changed_fields": tr("upload_changed_fields")}
-            ),
+            localise_columns(diff.new_rows.to_pandas(), dataset),
+            hide_index=True,
+            placeholder="—",
+            key="upload_new_sample",
+        )
+    if diff.changed.num_rows:
+        assert diff.changed_rows is not None and diff.changed_before is not None
+        changed = diff.marked_changes(
+            localise_columns(diff.changed_rows.to_pandas(), dataset),
+            localise_columns(diff.changed_before.to_pandas(), dataset),
+        )
+        fields = diff.changed.column("changed_fields").to_pylist()[: len(changed)]
+        changed[tr("upload_changed_fields")] = [
+            "、".join(spec.field(f).label(language) for f in row) for row in fields
+        ]
+        shown = len(changed)
+        st.markdown(f"**{tr('upload_changed_rows_shown', shown=shown, count=counts['changed'])}**")
+        st.dataframe(
+            changed,
             hide_index=True,
             placeholder="—",
             key="upload_changed",
@@ -302,6 +316,23 @@ def _rollback(dataset: str) -> None:
             st.rerun()
 
 
+def _uploader_texts() -> None:
+    """The uploader's own English texts, by CSS only (Streamlit has no setting for them):
+    its size line is hidden (our label says the limit) and its button reads in the page's
+    language. Should Streamlit rename these test ids, its English texts simply come back."""
+    label = (
+        '[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"]'
+        " p"
+    )
+    st.html(
+        "<style>"
+        '[data-testid="stFileUploaderDropzoneInstructions"] {display: none;}'
+        f"{label} {{font-size: 0;}}"
+        f'{label}::after {{content: "{tr("upload_browse")}"; font-size: 1rem;}}'
+        "</style>"
+    )
+
+
 def _check(uploaded: Any, dataset: str, community: str, period: Period | None) -> None:
     """The uploaded file's problems, or its preview and the commit button."""
     data = uploaded.getvalue()
@@ -333,9 +364,12 @@ def page() -> None:
         return
     st.markdown(f"**{tr('upload_step_file')}**")
     limit_mb = access.max_upload_bytes() / 1024 / 1024
+    _uploader_texts()
     uploaded = st.file_uploader(
         tr("upload_file", limit=f"{limit_mb:g}"),
-        type=["csv", "xlsx"],  # Parquet exports from upstream systems go through the CLI
+        # Any type: Streamlit's own refusal is an English text under a red mark; metrics
+        # refuses a type it does not read (.doc, .pdf) in the reader's language, by name.
+        type=None,
         help=tr("upload_file_help"),
         key=f"upload_file_{st.session_state.get('upload_round', 0)}",
     )

@@ -37,7 +37,7 @@ def annotated_file(validation: Validation, lang: str = "zh") -> tuple[bytes, str
         numbers = raw.row_numbers.to_pylist()
         frame[column] = ["；".join(by_row.get(n, [])) for n in numbers]
     stem = "annotated"
-    if validation.file_format == "xlsx":
+    if validation.file_format in ("xlsx", "xls", "ods"):  # a workbook comes back as XLSX
         sheets = {(raw.sheet if raw is not None and raw.sheet else column): frame}
         if about_file:
             sheets[t("ingest_notes_sheet", lang)] = pd.DataFrame({column: about_file})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +35,35 @@ class Diff:
     unchanged: int
     deleted: pa.Table  # key columns of rows that `replace` removes
     row_status: pa.Array  # per upload row: "new", "changed" or "unchanged"
+    # The first PREVIEW_ROWS new and changed rows themselves, as uploaded, and the stored
+    # values of those changed rows (same columns), for the clerk to see before committing.
+    new_rows: pa.Table | None = None
+    changed_rows: pa.Table | None = None
+    changed_before: pa.Table | None = None
+
+    def marked_changes(
+        self, after: pd.DataFrame | None = None, before: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """The first changed rows, each changed cell as "旧值 → 新值" (— for empty). `after`
+        and `before` are changed_rows and changed_before as the reader sees them (headers
+        and values in their language, same columns in the same order); as stored if not
+        given."""
+        if self.changed_rows is None or self.changed_before is None:
+            return pd.DataFrame()
+        names = self.changed_rows.column_names
+        after = self.changed_rows.to_pandas() if after is None else after
+        before = self.changed_before.to_pandas() if before is None else before
+        out = after.astype(object).copy()
+        fields = self.changed.column("changed_fields").to_pylist()[: len(out)]
+        marked = {names.index(name) for changed in fields for name in changed}
+        for col in marked:  # a column with a marked cell is text throughout (one type)
+            out.iloc[:, col] = [_text(v) for v in after.iloc[:, col]]
+        for row, changed in enumerate(fields):
+            for name in changed:
+                col = names.index(name)
+                old, new = before.iat[row, col], after.iat[row, col]
+                out.iat[row, col] = f"{_text(old)} → {_text(new)}"
+        return out
 
     @property
     def is_empty(self) -> bool:
@@ -73,11 +103,13 @@ def preview(store: Store, validation: Validation, replace: bool = False) -> Diff
         distinct = ", ".join(
             f"CASE WHEN u.{c} IS DISTINCT FROM s.{c} THEN '{c}' END" for c in others
         )
+        stored = "".join(f", s.{c} AS _old_{c}" for c in others)
         # New rows have nothing to differ from (and their changed_fields are never read).
         statement = (
             f"SELECT u._i, s.{key[0]} IS NULL AS is_new, "
             f"CASE WHEN s.{key[0]} IS NULL THEN []::VARCHAR[] "
-            f"ELSE list_filter([{distinct}], lambda x: x IS NOT NULL) END AS changed_fields "
+            f"ELSE list_filter([{distinct}], lambda x: x IS NOT NULL) END AS changed_fields"
+            f"{stored} "
             f"FROM upload u LEFT JOIN {spec.name} s ON {on} ORDER BY u._i"
         )
         joined = fetch_arrow(con, statement)
@@ -97,7 +129,40 @@ def preview(store: Store, validation: Validation, replace: bool = False) -> Diff
         unchanged=int(pc.sum(pc.equal(status, "unchanged")).as_py() or 0),
         deleted=deleted if deleted is not None else rows.select(key).slice(0, 0),
         row_status=status,
+        **_samples(rows, joined, is_new, is_changed, key),
     )
+
+
+PREVIEW_ROWS = 20
+
+
+def _samples(
+    rows: pa.Table, joined: pa.Table, is_new: pa.Array, is_changed: pa.Array, key: list[str]
+) -> dict[str, pa.Table]:
+    """The first PREVIEW_ROWS new rows, changed rows and the stored values of those."""
+    first_new = pc.indices_nonzero(is_new).slice(0, PREVIEW_ROWS)
+    first_changed = pc.indices_nonzero(is_changed).slice(0, PREVIEW_ROWS)
+    changed = rows.take(first_changed)
+    stored = {}
+    for name in rows.column_names:
+        old = f"_old_{name}"
+        if name in key or old not in joined.column_names:  # the key is what matched
+            stored[name] = changed.column(name)
+        else:
+            column = joined.column(old).take(first_changed)
+            stored[name] = column.cast(changed.schema.field(name).type)
+    return {
+        "new_rows": rows.take(first_new),
+        "changed_rows": changed,
+        "changed_before": pa.table(stored),
+    }
+
+
+def _text(value: object) -> str:
+    """A cell of the change preview: — for empty, ✓/✗ for yes/no, else as it reads."""
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else "✗"
+    return "—" if value is None or value is pd.NaT or value == "" or value != value else str(value)
 
 
 def _checked(validation: Validation, replace: bool) -> tuple[Dataset, pa.Table]:
