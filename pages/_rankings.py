@@ -20,6 +20,7 @@ from pages._filters import Filters, Unit, units
 from pages._records import download_buttons, page_picker, table_height
 from pages._signin import who
 from pages._text import lang, metric_label, metric_unit_title, plot_text, tr
+from pages._track import track_unit
 
 CHART_ENDS = 10  # a ranking chart of more than twice this shows the best and the worst
 RANKING_PAGE = 200  # rows of a ranking table sent to the browser at a time
@@ -196,12 +197,30 @@ def ranking(
     per_community = [metric_label(n) for n in names if not access.metric(n).grid]
     if r.by == "grid" and per_community:  # their grid cells are "—", never 0: say why
         st.caption(tr("not_by_grid_note", metrics=tr("nar_list_sep").join(per_community)))
+    _track_unit(r, sort_by, f, key)
     columns = table.columns[:3]  # rank, rank change, name; the figures as the download has them
     download_buttons(
         lambda: ranking_download(table[columns], r, names, tg),
         f"{key}-ranking-{f.period.code}",
         key=f"rank_{key}",
     )
+
+
+def _track_unit(r: Ranked, sort_by: str, f: Filters, key: str) -> None:
+    """转为督办事项 under the ranking: a unit's figure of `sort_by` as the item's title."""
+    m = access.metric(sort_by)
+    language = lang()
+
+    def title(unit: str) -> str:
+        found = sort_by in r.values.columns and unit in r.values.index
+        column = pd.to_numeric(r.values[sort_by], errors="coerce") if found else None
+        value = column.get(unit) if column is not None else None
+        number = None if value is None or pd.isna(value) else float(value)
+        shown = fmt_number(number, m.format, language)
+        period = f.period.label(language)
+        return f"{r.names.get(unit, unit)} · {metric_label(sort_by)}：{shown}（{period}）"
+
+    track_unit(list(r.values.index), r.names, r.by, f.scope.community_id, title, key=f"rank_{key}")
 
 
 def _ranking_table(r: Ranked) -> pd.DataFrame:

@@ -36,6 +36,9 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     frame, _ = fetch((page - 1) * page_size, page_size)
     shown = _with_community_name(localise_columns(frame, dataset), frame, dataset)
     st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
+    from pages._track import track_record  # (late: _track imports this module)
+
+    track_record(frame, dataset, key=f"rec_{dataset}")
     if total <= 100_000:  # larger extracts are the CLI's job
         full, _ = fetch(0, total)
         download_buttons(
