@@ -34,10 +34,12 @@ lint: setup
 types: setup
 	$(BIN)/mypy
 
-# Two workers, one test file each at a time: the browser tests keep one Streamlit server
-# and one Chromium for their whole file while the slow store tests run beside them.
+# Three workers, one test file each at a time: the browser tests keep one Streamlit server
+# and one Chromium for their whole file. The kill -9 loop (tests/test_crash.py, ~10 min)
+# mostly waits for the processes it kills, so it takes a worker but little CPU, and the
+# other two keep both cores busy with the rest.
 test: setup
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 # Not part of check: rewrites files.
 format: setup

@@ -24,6 +24,8 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 PAGES: list[tuple[str, str, str, str, Action | None]] = [
     ("pages/overview.py", "page_overview", ":material/dashboard:", "overview", None),
     ("pages/meeting.py", "page_meeting", ":material/event_note:", "meeting", None),
+    ("pages/followups.py", "page_followups", ":material/assignment_turned_in:", "followups", None),
+    ("pages/warnings.py", "page_warnings", ":material/notifications_active:", "warnings", None),
     ("pages/cases.py", "page_cases", ":material/gavel:", "cases", None),
     ("pages/wishes.py", "page_wishes", ":material/volunteer_activism:", "wishes", None),
     ("pages/employment.py", "page_employment", ":material/work:", "employment", None),
@@ -42,20 +44,26 @@ if who is None:
     # Not signed in, or not on the roles list: every address shows the sign-in (or the
     # refusal), so a bookmarked page asks for a sign-in instead of "page not found".
     st.navigation(
-        [
-            st.Page(signin_page, title=tr("login_title"), url_path=url, default=i == 0)
-            for i, (_, _, _, url, _) in enumerate(PAGES)
+        [st.Page(signin_page, title=tr("login_title"), url_path="home", default=True)]
+        + [
+            st.Page(signin_page, title=tr("login_title"), url_path=url) for _, _, _, url, _ in PAGES
         ],
         position="hidden",
     ).run()
     st.stop()
 mode_banner(who)
+# The default page is served at "/" only: Streamlit answers its own url_path with "Page not
+# found". So the overview is the default under another (never shown) path, and /overview,
+# which links and bookmarks use, is the same page again, hidden from the menu.
 navigation = st.navigation(
     [
         st.Page(path, title=tr(title), icon=icon, url_path=url, default=(url == "overview"))
+        if url != "overview"
+        else st.Page(path, title=tr(title), icon=icon, url_path="home", default=True)
         for path, title, icon, url, needs in PAGES
         if needs is None or who.can(needs)
     ]
+    + [st.Page(PAGES[0][0], title=tr(PAGES[0][1]), url_path=PAGES[0][3], visibility="hidden")]
 )
 entrypoint_ran()
 navigation.run()

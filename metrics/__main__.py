@@ -23,7 +23,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from metrics import access, catalog, check, demo, ingest, periods, review, templates
+from metrics import (
+    access,
+    catalog,
+    check,
+    cli_followups,
+    cli_notify,
+    demo,
+    ingest,
+    periods,
+    review,
+    templates,
+)
 from metrics.delta import StoreError, storage_error
 from metrics.i18n import t
 from metrics.periods import Period, local_tz
@@ -308,8 +319,8 @@ def _bench(args: argparse.Namespace, store: Store) -> int:
 
 def _add_upload_commands(sub: Any) -> None:
     datasets = list(DATASETS)
-    i = sub.add_parser("ingest", help="validate a CSV/XLSX/Parquet file and commit it")
-    i.add_argument("path", help="the file to load (.csv, .xlsx or .parquet)")
+    i = sub.add_parser("ingest", help="validate a CSV/XLSX/XLS/ODS/Parquet file and commit it")
+    i.add_argument("path", help="the file to load (.csv, .xlsx, .xls, .ods or .parquet)")
     i.add_argument("--dataset", required=True, choices=datasets)
     i.add_argument("--community", required=True, help="the uploading community, e.g. QTX01")
     i.add_argument("--period", help="e.g. 2025-10 or 2025Q3; required with --replace")
@@ -319,7 +330,7 @@ def _add_upload_commands(sub: Any) -> None:
         help="also delete the community's rows of the period that the file no longer has",
     )
     i.add_argument("--dry-run", action="store_true", help="validate and preview, write nothing")
-    i.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+    i.add_argument("--sheet", help="workbook sheet name (default: the first sheet)")
     i.add_argument(
         "--max-mb",
         type=float,
@@ -421,6 +432,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=["zh", "en"], default="zh")
     _add_upload_commands(sub)
     _add_report_command(sub)
+    cli_followups.add_parser(sub)  # followups list|add|answer|...: metrics/cli_followups.py
+    cli_notify.add_parsers(sub)  # notify, subscribe
     b = sub.add_parser("bench", help="time the pages' queries on a synthetic store of N records")
     b.add_argument("--scale", required=True, help="records: 1e5, 1e6, 1e7 or 1e8")
     b.add_argument("--runs", type=int, default=7, help="timed runs per query (p50, p95)")
@@ -433,7 +446,10 @@ def parser() -> argparse.ArgumentParser:
 # Commands that make a store or need none; and those that only read, which use the demo
 # store when there is no real one (and say so).
 _MAKERS = frozenset({"init", "demo", "bench"})
+COMMANDS.update(cli_notify.COMMANDS)
 _READERS = frozenset({"summary", "report", "history", "template", "audit", "check", "refresh"})
+COMMANDS[cli_followups.NAME] = cli_followups.run
+_READERS |= {cli_followups.NAME}  # the demo's items listed; its writes refused in words
 
 
 def _open(args: argparse.Namespace, lang: str) -> Store | None:

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from metrics import derived, locks
+from metrics import derived, locks, tracking
 from metrics.delta import (
     META_PREFIX,
     SQL_DIR,
@@ -473,10 +473,16 @@ class Store:
         table = self._side_table(name)
         return [_commit_row(entry) for entry in table.history()] if table is not None else []
 
-    def append_rows(self, name: str, rows: pa.Table) -> None:
-        """Append to a side table that is only ever appended to (the audit log). Columns it
-        gained since it was made are added to the table (older rows: null)."""
-        write_deltalake(str(self._side_path(name)), rows, mode="append", schema_mode="merge")
+    def append_rows(self, name: str, rows: pa.Table, meta: Mapping[str, str] | None = None) -> None:
+        """Append to a side table that is only ever appended to (the audit log, follow-up
+        items). Columns it gained since it was made are added (older rows: null)."""
+        write_deltalake(
+            str(self._side_path(name)),
+            rows,
+            mode="append",
+            schema_mode="merge",
+            commit_properties=commit_properties(meta),
+        )
 
     def read_rows(self, name: str) -> pa.Table | None:
         table = self._side_table(name)
@@ -518,6 +524,7 @@ class Store:
         con = self.bare_connection()
         for name in DATASETS:
             self._data_view(con, name, version.of(name))
+        tracking.attach(self, con)  # the follow-up items, latest (followup_closure_rate)
         load_sql(con, "_macros.sql")
         if rollups:
             derived.attach(

@@ -42,7 +42,7 @@ def get_store() -> Store:
         # it (a new real store and the demo can have equal version tokens).
         log.info("the store shown is now %s", directory)
         st.cache_data.clear()
-        _connection.clear()
+        _connection_at.clear()
         _shown["directory"] = directory
     return _opened(directory)
 
@@ -74,8 +74,14 @@ def one_version() -> Iterator[None]:
         _pinned.reset(reset)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def _connection(token: str) -> Connection:
+    # The follow-up items change without an upload (their closure rate is read on the
+    # connection): their version keys the connection beside the data's.
+    return _connection_at(token, access.items_version(get_store()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _connection_at(token: str, items_version: int) -> Connection:
     return access.connect(get_store(), token)
 
 
@@ -299,6 +305,7 @@ def _review(
     language: str,
     today: str,
     _me: Principal,
+    items_version: int = -1,
 ) -> Review:
     # What a principal may see of the review is decided in metrics (access.meeting_review):
     # the whole review for readers of the city, the league's names and scores for clerks.
@@ -313,7 +320,8 @@ def meeting_review(period: Period, me: Principal) -> Review:
     view = "city" if me.can("view_city") else "league"  # the page checked the league setting
     targets_version = access.targets_version(get_store())
     today = clock().date().isoformat()
-    return _review(version().token, view, targets_version, period.code, lang(), today, me)
+    items = access.items_version(get_store())  # the carried items change between uploads
+    return _review(version().token, view, targets_version, period.code, lang(), today, me, items)
 
 
 # -- deadlines and the data stamp (metrics.deadlines, review.stamp) ---------------------------
@@ -333,6 +341,21 @@ def data_stamp(token: str, targets_version: int | None, language: str) -> str:
 def unreported(token: str, period: str) -> dict[str, frozenset[str]]:
     """Ledger -> the communities that sent nothing of it for `period` (access.unreported)."""
     return access.unreported(get_store(), token, Period.parse(period))
+
+
+# -- early warnings (预警) --------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=20)
+def _warnings(token: str, targets_version: int | None, day: str) -> list[access.Warning]:
+    # The same for everybody; `day` is in the key as a wish's age and a ledger's deadline
+    # move with the date, without any upload.
+    return access.all_warnings(get_store(), token)
+
+
+def warnings(me: Principal) -> list[access.Warning]:
+    """The warnings `me` may see, from the current data as of today (access.all_warnings,
+    evaluated once per data version, targets version and day, then filtered per reader)."""
+    found = _warnings(version().token, access.targets_version(get_store()), _day())
+    return access.visible_warnings(found, me)
 
 
 # -- an upload's validation ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from pages._filters import community_names
 from pages._page import header, run_page
 from pages._records import download_buttons, labelled
 from pages._signin import clear_access_cache, is_demo_shown, who
+from pages._subscribers import subscribers_tab
 from pages._text import lang, md_escape, tr
 
 TARGET_NUMBERS = list(access.TARGET_NUMBERS)
@@ -168,8 +169,8 @@ def page() -> None:
     done = st.session_state.pop("admin_done", None)
     if done:
         st.success(done)
-    tab_targets, tab_roles, tab_audit = st.tabs(
-        [tr("admin_tab_targets"), tr("admin_tab_roles"), tr("admin_tab_audit")]
+    tab_targets, tab_roles, tab_audit, tab_subs = st.tabs(
+        [tr("admin_tab_targets"), tr("admin_tab_roles"), tr("admin_tab_audit"), tr("subs_tab")]
     )
     with tab_targets:
         _targets_tab()
@@ -177,6 +178,8 @@ def page() -> None:
         _roles_tab()
     with tab_audit:
         _audit_tab()
+    with tab_subs:
+        subscribers_tab()
 
 
 run_page(page, "page_admin")

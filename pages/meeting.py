@@ -25,10 +25,11 @@ from pages._rankings import CHART_ENDS
 from pages._records import download_buttons, labelled, table_height
 from pages._signin import who
 from pages._text import lang, md_escape, metric_value, plot_text, tr
+from pages._track import carried_section, track_follow_up
 
 SCORE_COLOUR = access.SCORE_COLOUR
 
-SECTIONS = ("narrative", "headline", "league", "followups", "submissions", "report")
+SECTIONS = ("narrative", "carried", "headline", "league", "followups", "submissions", "report")
 
 # Meeting mode is read from across a room: larger type in the main column only (the sidebar
 # keeps its size). Selectors name the element that carries the size: st.metric's value is
@@ -274,6 +275,7 @@ def _followups(data: Review, meeting: bool) -> None:
         full = labelled(frame, {"community": "col_community", **columns, "since": "col_since"})
         stem = f"{tr('file_followups')}-{data.period.code}"
         download_buttons(full, stem, key="followups")
+        track_follow_up(frame)  # 转为督办事项: pages/_track.py
 
 
 def _submissions(data: Review, meeting: bool) -> None:
@@ -354,6 +356,7 @@ def page() -> None:
     period_line(period, data.stamp)
     draw = {
         "narrative": lambda: _narrative(data),
+        "carried": lambda: carried_section(data, lambda f, k: _table(f, meeting, key=k)),
         "headline": lambda: _headline(data, meeting),
         "league": lambda: _league(data, names_only, meeting),
         "followups": lambda: _followups(data, meeting),

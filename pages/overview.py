@@ -1,6 +1,20 @@
 """总览 Overview: the headline figures of every area, and the communities side by side."""
 
+import streamlit as st
+
+from pages import _cache
+from pages._filters import Filters
 from pages._page import PageSpec, render
+from pages._signin import who
+from pages._text import tr
+
+
+def _warnings(_f: Filters) -> None:
+    """How many warnings there are now, linked to the 预警 page."""
+    found = _cache.warnings(who())
+    red = sum(w.level == "red" for w in found)
+    st.markdown(f"[{tr('warn_count', red=red, amber=len(found) - red)}](/warnings)")
+
 
 render(
     PageSpec(
@@ -29,5 +43,6 @@ render(
         rank_by="resolution_rate",
         rank_ties=("cases_received", "overdue_cases"),
         with_grid=False,
+        sections=(_warnings,),
     )
 )

@@ -88,6 +88,7 @@ def test_xlsx_has_a_sheet_per_section_with_numbers_and_frozen_headers(tiny: Stor
         "社区考核排名",
         "考核得分明细",
         "需督办事项",
+        "上期督办事项",  # issue 14: the last meeting's tracked items
         "台账报送情况",
         "图表",
     ]

@@ -11,7 +11,8 @@ pyproject.toml).
 The parts: `principals` (roles, rights, checks), `roles` (the roles document), `audit`,
 `reader` (the store handle and the scoped reads), `uploads`, `meetings` (review and
 report), `admin` (targets, refresh), `metadata` (metric facts, comparisons, target cues)
-and `exports` (CSV/XLSX bytes).
+`exports` (CSV/XLSX bytes) and `alerts` (warnings as a principal may see them,
+subscribers, delivery).
 """
 
 from metrics.access.admin import (
@@ -24,6 +25,15 @@ from metrics.access.admin import (
     targets_frame,
     targets_from_frame,
     targets_history,
+)
+from metrics.access.alerts import (
+    Warning,
+    add_subscriber,
+    all_warnings,
+    notify_run,
+    remove_subscriber,
+    subscribers,
+    visible_warnings,
 )
 from metrics.access.audit import AUDIT_TABLE, audit, audit_entries, audit_log, audit_refused
 from metrics.access.exports import csv_bytes, xlsx_bytes
@@ -94,6 +104,20 @@ from metrics.access.roles import (
     save_roles,
     validate_roles,
 )
+from metrics.access.tracking import (
+    Item,
+    TrackingError,
+    act_on_item,
+    carried_rule,
+    carried_summary,
+    closure_tally,
+    create_item,
+    item_history,
+    item_rights,
+    items_frame,
+    items_version,
+    tracked_items,
+)
 from metrics.access.uploads import (
     TemplateFile,
     annotated_file,
@@ -132,6 +156,7 @@ __all__ = [
     "Connection",
     "Diff",
     "IngestError",
+    "Item",
     "Metric",
     "Principal",
     "Reader",
@@ -144,7 +169,12 @@ __all__ = [
     "Targets",
     "TargetsError",
     "TemplateFile",
+    "TrackingError",
     "Validation",
+    "Warning",
+    "act_on_item",
+    "add_subscriber",
+    "all_warnings",
     "annotated_file",
     "audit",
     "audit_entries",
@@ -152,12 +182,16 @@ __all__ = [
     "audit_refused",
     "audit_sign_in",
     "band_labels",
+    "carried_rule",
+    "carried_summary",
     "check_registers",
     "check_upload",
     "clock",
+    "closure_tally",
     "commit_upload",
     "compared_periods",
     "connect",
+    "create_item",
     "csv_bytes",
     "data_stamp",
     "entry_kind",
@@ -169,6 +203,10 @@ __all__ = [
     "is_demo",
     "is_missing",
     "is_verified",
+    "item_history",
+    "item_rights",
+    "items_frame",
+    "items_version",
     "latest_closed",
     "load_roles",
     "load_targets",
@@ -177,12 +215,14 @@ __all__ = [
     "meeting_report",
     "meeting_review",
     "metric",
+    "notify_run",
     "open_store",
     "operator",
     "period_note",
     "preview_upload",
     "rank_text",
     "refresh",
+    "remove_subscriber",
     "repair",
     "report_file_name",
     "require",
@@ -196,12 +236,14 @@ __all__ = [
     "scope_for",
     "shown_store_dir",
     "store_version",
+    "subscribers",
     "target_cue",
     "target_status",
     "targets_frame",
     "targets_from_frame",
     "targets_history",
     "targets_version",
+    "tracked_items",
     "unreported",
     "upload_history",
     "upload_sheets",
@@ -209,5 +251,6 @@ __all__ = [
     "validate_roles",
     "validate_upload",
     "version_id",
+    "visible_warnings",
     "xlsx_bytes",
 ]

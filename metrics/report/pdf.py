@@ -11,7 +11,7 @@ import pandas as pd
 from fpdf.enums import WrapMode, XPos, YPos
 
 from metrics.catalog import metric
-from metrics.i18n import fmt_delta, t
+from metrics.i18n import fmt_delta, fmt_number, t
 from metrics.report.common import (
     SUBMISSION_COLOURS,
     about_rows,
@@ -39,6 +39,7 @@ from metrics.review import (
     Review,
     band_labels,
     capped,
+    carried,
     groups,
     is_missing,
     rank_text,
@@ -71,6 +72,7 @@ def render_pdf(data: Review, when: dt.datetime) -> bytes:
     pdf.add_page(orientation="P")
     pdf.heading(t("sec_followups", lang))
     _follow_up_table(pdf, data)
+    _carried_table(pdf, data)
     pdf.heading(t("sec_submissions", lang))
     _submission_table(pdf, data)
     _version_token(pdf, data)
@@ -301,6 +303,25 @@ def _follow_up_table(pdf: ReportPdf, data: Review) -> None:
         )
         fills.append([None] * 4 + [state] + [None] * 2)
     draw_table(pdf, columns, rows, fills, font_size=8)
+
+
+def _carried_table(pdf: ReportPdf, data: Review) -> None:
+    """上期督办事项: per community and the city (review/carried.py)."""
+    lang, frame = data.lang, data.carried
+    if frame is None or frame.empty:  # one line: the packet keeps its pages
+        pdf.set_font(FONT, "B", 9)
+        draw_paragraph(pdf, t("track_carried_none_line", lang), 5.5)
+        return
+    pdf.heading(t("sec_carried", lang))
+    draw_paragraph(pdf, carried.rule(data.period, lang), 5.5)
+    counts = ("due", "on_time", "late", "open")
+    columns = [Column(t("track_col_community", lang))]
+    columns += [Column(t(f"track_col_{k}", lang), "RIGHT") for k in (*counts, "rate")]
+    rows = [
+        [r["community"], *(str(r[k]) for k in counts), fmt_number(r["rate"], "pct", lang)]
+        for r in records(carried.summary(frame, lang))
+    ]
+    draw_table(pdf, columns, rows, None, font_size=8)
 
 
 def _follow_up_groups(pdf: ReportPdf, data: Review) -> None:

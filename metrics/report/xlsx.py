@@ -22,7 +22,7 @@ from metrics.report.common import (
     status_or_none,
     trend_metrics,
 )
-from metrics.review import Review, is_missing, records
+from metrics.review import Review, carried, is_missing, records
 from metrics.targets import FILLS, ICONS, NEUTRAL, cue
 
 # A cell: its value, its kind (a NUMBER_FORMATS key, "text" or "wrap") and its status colour.
@@ -165,6 +165,7 @@ def render_xlsx(data: Review, when: dt.datetime) -> bytes:
     _league_sheet(book, data)
     _breakdown_sheet(book, data)
     _follow_up_sheet(book, data)
+    _carried_sheet(book, data)
     _submission_sheet(book, data)
     _chart_sheet(book, data)
     book.wb.close()
@@ -331,6 +332,25 @@ def _follow_up_sheet(book: _Book, data: Review) -> None:
         ],
         rows,
     )
+
+
+def _carried_sheet(book: _Book, data: Review) -> None:
+    """上期督办事项 per community and the city, the closure rate a real percentage."""
+    lang = data.lang
+    frame = (
+        data.carried if data.carried is not None else pd.DataFrame(columns=carried.CARRIED_COLUMNS)
+    )
+    counts = ("due", "on_time", "late", "open")
+    rows: list[list[Cell]] = [
+        [
+            (r["community"], "text", None),
+            *((r[k], "int", None) for k in counts),
+            (r["rate"], "pct", None),
+        ]
+        for r in records(carried.summary(frame, lang))
+    ]
+    headers = [t(f"track_col_{k}", lang) for k in ("community", *counts, "rate")]
+    book.sheet(t("sec_carried", lang), headers, rows)
 
 
 def _submission_sheet(book: _Book, data: Review) -> None:

@@ -28,6 +28,7 @@ from metrics.deadlines import deadline, store_now
 from metrics.i18n import name_label
 from metrics.periods import Period
 from metrics.queries import communities
+from metrics.review.carried import carried_items
 from metrics.review.core import (
     TARGETS_KEY,
     Review,
@@ -159,7 +160,8 @@ def review(
         finally:
             con.close()
     is_demo = store.is_demo
-    text = narrative(period, head, table, follow, subs, lang, is_demo)
+    carry = carried_items(store, period, names, lang)
+    text = narrative(period, head, table, follow, subs, lang, is_demo, carry)
     return Review(
         period,
         data_version,
@@ -174,6 +176,7 @@ def review(
         trend_frame,
         text,
         data_as_of(store, data_version),
+        carry,
     )
 
 
@@ -189,4 +192,5 @@ def league_only(data: Review, columns: tuple[str, ...]) -> Review:
         submissions=data.submissions.iloc[0:0],
         trend=data.trend.iloc[0:0],
         narrative=[],
+        carried=None,
     )

@@ -35,6 +35,7 @@ class Review:
     trend: pd.DataFrame  # last 12 months of TREND_METRICS, city totals
     narrative: list[str]  # sentences, to be read in order
     as_of: dt.datetime | None = None  # when the data read were last changed (data_as_of)
+    carried: pd.DataFrame | None = None  # the last meeting's tracked items (carried.py)
 
     @property
     def assessment(self) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from metrics import targets
 from metrics.catalog import metric
-from metrics.i18n import fmt_number, t
+from metrics.i18n import fmt_number, t, value_label
 from metrics.periods import Period
 from metrics.review.core import ledger_label, records
 from metrics.targets import Targets
@@ -154,7 +154,7 @@ def _case_items(cases: pd.DataFrame, names: Mapping[str, str], lang: str) -> lis
         detail = t(
             "fu_case_detail",
             lang,
-            case_type=r["case_type"],
+            case_type=value_label(r["case_type"], lang),
             category=r["category"],
             supervised=supervised,
         )
@@ -190,7 +190,7 @@ def _property_items(
             lang,
             compound=r["compound"],
             stars=r["stars"],
-            outcome=r["outcome"],
+            outcome=value_label(r["outcome"], lang),
         )
         rows.append(
             _follow_up(

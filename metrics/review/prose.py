@@ -10,6 +10,7 @@ import pandas as pd
 
 from metrics.i18n import fmt_delta, fmt_number, t
 from metrics.periods import Period
+from metrics.review.carried import sentence as carried_sentence
 from metrics.review.core import records
 from metrics.review.followup_items import BAND_LIMITS
 from metrics.review.reporting import SUBMISSION_STATUS
@@ -23,10 +24,14 @@ def narrative(
     subs: pd.DataFrame,
     lang: str = "zh",
     is_demo: bool = False,
+    carried: pd.DataFrame | None = None,
 ) -> list[str]:
-    """The meeting's opening paragraph, one sentence per item, from message templates."""
+    """The meeting's opening paragraph, one sentence per item, from message templates;
+    `carried`: the last meeting's tracked items (review/carried.py), one sentence."""
+    carried_text = carried_sentence(carried, lang) if carried is not None else None
     return [
         *_city(period, head, lang),
+        *([carried_text] if carried_text else []),
         *_ranking(table, lang),
         *_below_target(table, lang),
         *_missing(table, lang),
@@ -100,13 +105,16 @@ def _cmp(row: Mapping[str, Any], lang: str) -> str:
 
 def _ranking(table: pd.DataFrame, lang: str) -> list[str]:
     """The top three places (ties included) and the last community, when two have a score."""
-    ranked = table.dropna(subset=["score"])
+    ranked = table.dropna(subset=["score", "rank"])  # no rank: nobody sent anything
     if len(ranked) < 2:
         return []
     sep = t("nar_list_sep", lang)
     ordered = records(ranked)
-    # The first three places, ties included, never the last community itself.
-    top = [r for r in ordered[:-1] if r["rank"] <= 3]
+    # The first three places, ties included, never the last community itself, nor one
+    # that sent nothing (it ranks last; the 缺报 sentence names it).
+    top = [r for r in ordered[:-1] if r["rank"] <= 3 and not r.get("sent_nothing")]
+    if not top:
+        return []
     return [
         t(
             "nar_ranking",

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = {  # name in pages/: (URL path, title key in messages.yaml)
     "overview": ("/", "page_overview"),
     "meeting": ("/meeting", "page_meeting"),
+    "followups": ("/followups", "page_followups"),
+    "warnings": ("/warnings", "page_warnings"),
     "cases": ("/cases", "page_cases"),
     "wishes": ("/wishes", "page_wishes"),
     "employment": ("/employment", "page_employment"),
@@ -299,3 +301,35 @@ def test_chinese_renders_in_a_cjk_font(page: Any, app_url: str, artifacts: Path)
     used = {f["familyName"]: f["glyphCount"] for f in fonts}
     cjk_glyphs = sum(count for family, count in used.items() if CJK_FONT.search(family))
     assert cjk_glyphs >= len(title), f"{title!r} drawn with {used}: install fonts-noto-cjk"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_overview_opens_at_its_own_address(page: Any, app_url: str, lang: str) -> None:
+    """/overview is the overview (links and bookmarks use it), not a "Page not found" dialog
+    over it; "/" stays the overview too."""
+    page.goto(url(app_url, "/overview", lang), wait_until="domcontentloaded")
+    wait_for_app(page)
+    body = page.locator("body").inner_text()
+    assert "Page not found" not in body and "not found" not in body.lower(), body[:300]
+    title = t("page_overview", lang)
+    assert page.locator('[data-testid="stMain"] h1', has_text=title).first.is_visible()
+
+
+def test_an_english_records_download_has_the_contract_values_in_english(
+    page: Any, app_url: str, tmp_path: Path
+) -> None:
+    """The CSV an English reader downloads says Bench meeting, not 板凳会 (the demo's cases
+    use every channel); the stored values stay Chinese."""
+    from metrics.schemas import CHANNELS, VALUE_EN
+
+    page.goto(url(app_url, "/cases", "en"), wait_until="domcontentloaded")
+    wait_for_app(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.locator(".st-key-csv_rec_cases button").click()
+    path = tmp_path / "cases.csv"
+    download.value.save_as(path)
+    text = path.read_text(encoding="utf-8-sig")
+    header = text.splitlines()[0]
+    assert "Channel" in header.split(","), header
+    assert any(VALUE_EN[c] in text for c in CHANNELS), text[:500]
+    assert not any(f",{c}," in text for c in CHANNELS), "a channel left in Chinese"
