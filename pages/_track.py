@@ -51,12 +51,12 @@ def track_form(prefill: Mapping[str, object], key: str) -> None:
         title = st.text_input(tr("track_col_title"), value=_text(prefill, "title"))
         c1, c2, c3 = st.columns(3)
         community = c1.selectbox(
-            tr("track_col_community"),
+            tr("track_form_community"),  # not "社区": the page's own filter has that name
             ids,
             index=ids.index(wanted) if wanted in ids else 0,
             format_func=lambda c: names.get(c, c),
         )
-        grid = c2.text_input(tr("track_col_grid"), value=_text(prefill, "grid_id"))
+        grid = c2.text_input(tr("track_form_grid"), value=_text(prefill, "grid_id"))
         record = c3.text_input(tr("track_col_record"), value=_text(prefill, "record_id"))
         c4, c5, c6 = st.columns(3)
         owner = c4.text_input(tr("track_col_owner"), value=_text(prefill, "owner"))

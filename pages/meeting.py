@@ -269,7 +269,11 @@ def _followups(data: Review, meeting: bool) -> None:
         del columns["since"]
     st.markdown(f"**{md_escape(tr('fu_list', cap=access.FOLLOW_UP_CAP))}**")
     shown = labelled(access.follow_ups_capped(frame, lang()), columns)
+    age = shown.pop(tr("col_age"))  # numbers stay numbers ("—" for 及其他), text on a projector
+    if meeting:
+        age = age.map(lambda v: "" if pd.isna(v) else str(int(v)))
     shown = shown.astype(object).where(shown.notna(), "")
+    shown.insert(list(columns).index("age_days"), tr("col_age"), age)
     _table(shown, meeting, key="followups", hide_index=True)
     if not meeting:
         full = labelled(frame, {"community": "col_community", **columns, "since": "col_since"})
