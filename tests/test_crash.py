@@ -31,7 +31,7 @@ from metrics.derived import audit_log, recovery, rollups
 from metrics.store import REPO_ROOT, Store
 
 KILLS = 50
-ROUNDS_MAX = 90  # a bound, should the machine be too fast or slow to land kills
+ROUNDS_MAX = 150  # a bound, should the machine be too fast or slow to land kills
 COMMUNITIES = ["QTX01", "QTX02", "QTX03"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ENV = {**os.environ, "GOVDASH_NOW": "2025-12-01T10:00:00", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -151,10 +151,16 @@ def test_kill_ingest_at_random_moments(tmp_path: Path) -> None:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait()
                 kills += 1
-                stages[stage(store, before)] += 1
+                landed = stage(store, before)
+                stages[landed] += 1
+                if landed == "before the intent":  # and later again, should it overshoot
+                    whole *= 1.05
             else:
                 process.communicate()
                 stages["finished before the kill"] += 1
+                # The machine got faster than the first upload showed (a busy CI machine
+                # calming down): aim the kills earlier.
+                whole *= 0.85
         _invariants_after_recovery(store)
         if rounds % 5:
             code, said = cli(*ingest_args(root, path, community))
