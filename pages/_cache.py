@@ -64,20 +64,31 @@ def version() -> StoreVersion:
     return _pinned.get() or access.store_version(get_store())
 
 
+# The follow-up items' version, pinned the same way (they change without an upload).
+_pinned_items: ContextVar[int | None] = ContextVar("govdash_pinned_items", default=None)
+
+
+def items_version() -> int:
+    pinned = _pinned_items.get()
+    return pinned if pinned is not None else access.items_version(get_store())
+
+
 @contextmanager
 def one_version() -> Iterator[None]:
-    """Every read inside sees the store's version as it was on entry."""
+    """Every read inside sees the store's version (and the items') as it was on entry."""
     reset = _pinned.set(access.store_version(get_store()))
+    reset_items = _pinned_items.set(access.items_version(get_store()))
     try:
         yield
     finally:
+        _pinned_items.reset(reset_items)
         _pinned.reset(reset)
 
 
 def _connection(token: str) -> Connection:
     # The follow-up items change without an upload (their closure rate is read on the
     # connection): their version keys the connection beside the data's.
-    return _connection_at(token, access.items_version(get_store()))
+    return _connection_at(token, items_version())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -320,7 +331,7 @@ def meeting_review(period: Period, me: Principal) -> Review:
     view = "city" if me.can("view_city") else "league"  # the page checked the league setting
     targets_version = access.targets_version(get_store())
     today = clock().date().isoformat()
-    items = access.items_version(get_store())  # the carried items change between uploads
+    items = items_version()  # the carried items change between uploads
     return _review(version().token, view, targets_version, period.code, lang(), today, me, items)
 
 
