@@ -9,8 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from metrics.access import Action
+from pages import _style as style
 from pages._page import entrypoint_ran, leave_legacy_mode, sidebar_chrome
-from pages._records import hide_table_download
 from pages._signin import mode_banner, principal, signin_page
 from pages._text import tr
 
@@ -38,7 +38,7 @@ PAGES: list[tuple[str, str, str, str, Action | None]] = [
 leave_legacy_mode()
 st.set_page_config(page_title="基层治理数据看板", page_icon=str(ICON), layout="wide")
 sidebar_chrome()
-hide_table_download()  # Streamlit's own table CSV keeps formulas live
+style.inject()  # every CSS rule of the app: pages/_style.py
 who = principal()
 if who is None:
     # Not signed in, or not on the roles list: every address shows the sign-in (or the

@@ -28,25 +28,6 @@ from pages._text import lang, md_escape, tr
 
 log = logging.getLogger("govdash.ui")
 
-# Cards and charts that wrap on a narrow screen (a laptop at 800 px with the sidebar open
-# leaves the page about 470 px): st.columns keeps four cards a row however narrow, and cuts
-# their figures short. Each keyed container (class st-key-<key>) sits in a layout wrapper,
-# the item of a wrapping horizontal container: a card is at least 13.5rem wide (room for
-# "18.3人/万人"; two a row at 800 px) and at most a quarter of the row, its title wrapping
-# rather than cut short; the trend and the ranking chart share a row 3:2 where both fit.
-_ITEM = '[data-testid="stLayoutWrapper"]:has(> {})'
-LAYOUT_CSS = f"""
-{_ITEM.format('[class*="st-key-kpi_"]')} {{
-    flex: 1 1 13.5rem; min-width: 13.5rem; max-width: calc((100% - 3rem) / 4);
-}}
-{_ITEM.format(".st-key-chart_trend")} {{ flex: 3 1 22rem; min-width: min(22rem, 100%); }}
-{_ITEM.format(".st-key-chart_ranking")} {{ flex: 2 1 18rem; min-width: min(18rem, 100%); }}
-{_ITEM.format('[class*="st-key-breakdown_"]')} {{ flex: 1 1 18rem; min-width: min(18rem, 100%); }}
-[class*="st-key-kpi_"] [data-testid="stMetricLabel"] * {{
-    white-space: normal; overflow: visible; text-overflow: clip;
-}}
-"""
-
 
 @dataclass(frozen=True)
 class PageSpec:
@@ -162,13 +143,12 @@ def render(spec: PageSpec) -> None:
 
 
 def _draw(spec: PageSpec) -> None:
-    st.html(f"<style>{LAYOUT_CSS}</style>")
     header(spec.title_key, spec.intro_key)
     f = filters(with_grid=spec.with_grid)
     st.markdown(f"##### {md_escape(scope_label(f))}")
     period_line(f.period)
     kpi_cards(spec.kpis, f)
-    # Side by side (3:2) where there is room, one above the other where not (LAYOUT_CSS).
+    # Side by side (3:2) where there is room, one above the other where not (pages/_style.py).
     charts = st.container(horizontal=True, gap="large")
     with charts.container(key="chart_trend"):
         if spec.chart is not None:

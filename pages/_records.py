@@ -137,19 +137,3 @@ def download_buttons(
 def table_height(rows: int) -> int:
     """Tall enough for every row without an empty one below (35 px rows, 800 px at most)."""
     return min(35 * (rows + 1) + 3, 800)
-
-
-def hide_table_download() -> None:
-    """Hide the "Download as CSV" button in every table's toolbar, on every page.
-
-    Streamlit writes that CSV as the cells are, so a cell such as =HYPERLINK(...) or
-    @SUM(...) would run as a formula in Excel; our own download buttons (metrics.export)
-    neutralise such cells and stay. Call once per script run, from app.py. The rule is
-    constant CSS keyed to Streamlit's toolbar button label (search and fullscreen stay).
-    """
-    st.html(
-        "<style>"
-        '[data-testid="stElementToolbarButton"]:has(button[aria-label^="Download as CSV"])'
-        "{display: none !important;}"
-        "</style>"
-    )

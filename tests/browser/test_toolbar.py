@@ -1,7 +1,7 @@
 """Tables offer no "Download as CSV" of their own: Streamlit's toolbar export does not
 neutralise cells that Excel would run as formulas (our download buttons do).
 
-pages/_records.hide_table_download() hides it; app.py calls it on every run.
+pages/_style.py hides it; app.py injects that style sheet on every run.
 """
 
 from __future__ import annotations
