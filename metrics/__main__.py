@@ -35,6 +35,7 @@ from metrics import (
     review,
     templates,
 )
+from metrics.cli_log import log_defect
 from metrics.delta import StoreError, storage_error
 from metrics.i18n import t
 from metrics.periods import Period, local_tz
@@ -549,8 +550,9 @@ def _main(args: argparse.Namespace, lang: str) -> int:
         return 2
     except Exception as exc:
         failed = storage_error(exc)
-        if failed is None:
-            raise
+        if failed is None:  # a defect: the traceback to a log file, a plain sentence here
+            print(t("cli_internal_error", lang, log=log_defect()), file=sys.stderr)
+            return 1
         # A disk error outside a store write (a report's --out, a template): said, not a
         # traceback; the store's own writes say more (StoreError above).
         log.error("%s failed: %s", args.command, exc)
