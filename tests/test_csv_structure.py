@@ -123,3 +123,23 @@ def test_the_upload_page_shows_the_same_message(local_app: Store) -> None:
 def store_files(store: Store) -> dict[str, bytes]:
     files = sorted(store.root.rglob("*"))
     return {str(p): p.read_bytes() for p in files if p.is_file() and "_audit" not in p.parts}
+
+
+@pytest.mark.parametrize(
+    ("body", "paired"),
+    [
+        (b'a,"b,c",d\n"e",f\n', True),  # every quote opens a field or closes it
+        (b'a"b,"cd\n', False),  # two quotes, but the first is a character: "cd stays open
+        (b'"a""b",c\n', False),  # "" inside: only the loop tells a pair from a close
+        (b'"a",x"\n', False),  # an odd count
+    ],
+)
+def test_the_quick_look_at_quotes_hands_doubt_to_the_loop(body: bytes, paired: bool) -> None:
+    assert readers._quotes_simply_paired(body, b",") is paired
+
+
+def test_a_stray_quote_before_an_open_one_is_still_found() -> None:
+    # Two quotes, an even count, but the one in 甲"乙 (row 2) is a character, and "未闭合
+    # opens a field that never closes: row 3 (the header is row 1).
+    key, params = refusal(ledger('甲"乙', '"未闭合'))
+    assert (key, params["row"]) == ("ingest_csv_open_quote", 3)
