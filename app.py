@@ -36,7 +36,14 @@ PAGES: list[tuple[str, str, str, str, Action | None]] = [
 ]
 
 leave_legacy_mode()
-st.set_page_config(page_title="基层治理数据看板", page_icon=str(ICON), layout="wide")
+# "auto": Streamlit 1.67 starts the sidebar collapsed where the window is no wider than its
+# medium breakpoint (a phone; open at 800 px and up), unless the reader toggled it before.
+st.set_page_config(
+    page_title="基层治理数据看板",
+    page_icon=str(ICON),
+    layout="wide",
+    initial_sidebar_state="auto",
+)
 sidebar_chrome()
 style.inject()  # every CSS rule of the app: pages/_style.py
 who = principal()

@@ -21,6 +21,7 @@ from pages import _cache
 from pages._cards import kpi_cards
 from pages._charts import breakdown_chart, trend_chart
 from pages._filters import Filters, filters, language_switch, period_note, scope_label
+from pages._map import grid_map
 from pages._rankings import ranked, ranking, ranking_chart
 from pages._records import records_table
 from pages._signin import principal
@@ -54,6 +55,11 @@ class PageSpec:
 def header(title_key: str, intro_key: str) -> None:
     st.title(tr(title_key))
     st.caption(tr(intro_key))
+    demo_badge()
+
+
+def demo_badge() -> None:
+    """演示数据, on every page that shows the demo's figures."""
     if access.is_demo(_cache.get_store()):
         st.badge(tr("demo_badge"), icon=":material/science:", color="orange", help=tr("demo_note"))
 
@@ -63,15 +69,21 @@ def period_line(period: Period, stamp: str | None = None) -> None:
     （版本 …）, the same words as the meeting page and its PDF and XLSX for the same data
     (`stamp`: the meeting's own). A period not closed yet is said louder: its ledgers may
     not all be in."""
-    store = _cache.get_store()
-    token = _cache.version().token
-    stamp = stamp or _cache.data_stamp(token, access.targets_version(store), lang())
-    note = period_note(period)
-    if access.is_closed(period, _cache.clock(), _cache.current_targets().deadline_day):
+    note, stamp, closed = period_state(period, stamp)
+    if closed:
         st.caption(f"{md_escape(note)}　·　{md_escape(stamp)}")
     else:
         st.warning(md_escape(note), icon="⏳")
         st.caption(md_escape(stamp))
+
+
+def period_state(period: Period, stamp: str | None = None) -> tuple[str, str, bool]:
+    """What period_line says: the period's note, the data stamp, and whether it is closed."""
+    store = _cache.get_store()
+    token = _cache.version().token
+    stamp = stamp or _cache.data_stamp(token, access.targets_version(store), lang())
+    closed = access.is_closed(period, _cache.clock(), _cache.current_targets().deadline_day)
+    return period_note(period), stamp, closed
 
 
 def sidebar_chrome() -> None:
@@ -167,6 +179,7 @@ def _draw(spec: PageSpec) -> None:
         with_grid=spec.with_grid,
         r=ranks,
     )
+    grid_map(f, ranks, spec.ranking, spec.rank_by, key=spec.title_key, with_grid=spec.with_grid)
     for note in spec.notes:
         st.caption(tr(note))
     for section in spec.sections:

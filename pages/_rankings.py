@@ -15,9 +15,9 @@ from metrics import access
 from metrics.i18n import fmt_number
 from metrics.periods import Period
 from pages import _cache
-from pages._charts import PALETTE, style
+from pages._charts import PALETTE, show, style
 from pages._filters import Filters, Unit, units
-from pages._records import download_buttons, page_picker, table_height
+from pages._records import download_buttons, page_picker, pinned, table_height
 from pages._signin import who
 from pages._text import lang, metric_label, metric_unit_title, plot_text, tr
 from pages._track import track_unit
@@ -119,6 +119,7 @@ def ranking_chart(name: str, f: Filters, ties: Sequence[str] = (), r: Ranked | N
     highlight = f.scope.grid_id or f.scope.community_id
     fig = go.Figure(
         go.Bar(
+            name=metric_label(name),
             x=values * scale,
             y=[plot_text(r.names[u]) for u in values.index],
             orientation="h",
@@ -137,7 +138,7 @@ def ranking_chart(name: str, f: Filters, ties: Sequence[str] = (), r: Ranked | N
     fig.update_xaxes(title_text=metric_unit_title(name))
     fig.update_layout(hovermode="closest", showlegend=False, height=max(380, 60 + 28 * len(values)))
     fig.update_layout(margin={"r": 60})  # room for the value written after the longest bar
-    st.plotly_chart(fig, config={"displaylogo": False})
+    show(fig, title, tr(r.by))
 
 
 def ranking(
@@ -186,7 +187,8 @@ def ranking(
     st.dataframe(
         shown.style.format(formats, na_rep="—"),
         hide_index=True,
-        column_config=config,
+        # The rank and the name stay in view as the figures scroll (phones, English).
+        column_config=pinned(table.columns[[0, 2]], config, first=2),
         placeholder="—",
         key=table_key,
         height=table_height(len(shown)),

@@ -3,7 +3,8 @@ language, and the CSV and Excel downloads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -35,7 +36,13 @@ def records_table(dataset: str, f: Filters, *, page_size: int = 100) -> None:
     page = page_picker(total, page_size, key=f"page_{dataset}")
     frame, _ = fetch((page - 1) * page_size, page_size)
     shown = _with_community_name(localise_columns(frame, dataset), frame, dataset)
-    st.dataframe(shown, hide_index=True, placeholder="—", key=f"records_{dataset}")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        placeholder="—",
+        key=f"records_{dataset}",
+        column_config=pinned(shown.columns),
+    )
     from pages._track import track_record  # (late: _track imports this module)
 
     track_record(frame, dataset, key=f"rec_{dataset}")
@@ -132,6 +139,24 @@ def download_buttons(
         key=f"xlsx_{key}",
         on_click="ignore",
     )
+
+
+def pinned(
+    columns: Iterable[Any], config: Mapping[str, Any] | None = None, *, first: int = 1
+) -> dict[str, Any]:
+    """`config` (st.dataframe's column_config) with the first `first` of `columns` pinned:
+    a table wider than the screen (a phone, the 11 columns of a ranking) scrolls inside
+    itself and its first column, which says what a row is, stays in view."""
+    out: dict[str, Any] = dict(config or {})
+    for column in list(columns)[:first]:
+        given = out.get(str(column))
+        if given is None:
+            out[str(column)] = {"pinned": True}
+        elif isinstance(given, dict):
+            out[str(column)] = {**given, "pinned": True}
+        else:  # a label only
+            out[str(column)] = {"label": given, "pinned": True}
+    return out
 
 
 def table_height(rows: int) -> int:

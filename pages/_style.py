@@ -17,6 +17,11 @@ import streamlit as st
 # the item of a wrapping horizontal container: a card is at least 13.5rem wide (room for
 # "18.3人/万人"; two a row at 800 px) and at most a quarter of the row, its title wrapping
 # rather than cut short; the trend and the ranking chart share a row 3:2 where both fit.
+# On a phone (under 640 px, where two 13.5rem cards never fit; the sidebar starts collapsed
+# there, app.py) one card a row, full width: the quarter would hold it at 13.5rem, half the
+# screen. Wide tables scroll inside
+# themselves with their first column pinned (column_config, pages/_records.py `pinned`);
+# nothing here may make the page scroll sideways (tests/browser/test_screens.py).
 _ITEM = '[data-testid="stLayoutWrapper"]:has(> {})'
 LAYOUT_CSS = f"""
 {_ITEM.format('[class*="st-key-kpi_"]')} {{
@@ -28,10 +33,21 @@ LAYOUT_CSS = f"""
 [class*="st-key-kpi_"] [data-testid="stMetricLabel"] * {{
     white-space: normal; overflow: visible; text-overflow: clip;
 }}
+@media (max-width: 640px) {{
+    {_ITEM.format('[class*="st-key-kpi_"]')} {{ flex-basis: 100%; max-width: 100%; min-width: 0; }}
+}}
 """
 
-# Reserved for the accessibility rules (contrast, focus outlines).
-A11Y_CSS = ""
+# Contrast for GB/T 37668-2019 / WCAG 2.x AA (docs/decisions/0015-accessibility.md).
+# Streamlit draws captions (st.caption: page intros, the KPI cards' comparisons, the data's
+# date) in the text colour at 60 % opacity: #797b7e on white, 4.24:1, and 4.11:1 on the
+# sidebar's #f5f5f4, under the 4.5:1 that small text needs. No theme option sets it, so
+# the caption colour is given here, opaque: #5f6368 reads 6.05:1 on white, 5.55:1 on the
+# sidebar and 5.40:1 on a table header's #f0f2f6. The app's root in front outranks
+# Streamlit's one class whichever style sheet comes first.
+A11Y_CSS = """
+[data-testid="stApp"] [data-testid="stCaptionContainer"] { color: #5f6368; opacity: 1; }
+"""
 
 # Streamlit writes its table toolbar's "Download as CSV" as the cells are, so a cell such
 # as =HYPERLINK(...) or @SUM(...) would run as a formula in Excel; our own download buttons

@@ -14,7 +14,7 @@ from metrics.periods import local_time
 from pages import _cache
 from pages._filters import community_names
 from pages._page import header, run_page
-from pages._records import download_buttons, labelled
+from pages._records import download_buttons, labelled, pinned
 from pages._signin import clear_access_cache, is_demo_shown, who
 from pages._subscribers import subscribers_tab
 from pages._text import lang, md_escape, tr
@@ -34,8 +34,8 @@ def _targets_tab() -> None:
         shown,
         hide_index=True,
         column_order=["label", "direction", "unit", *TARGET_NUMBERS],  # the code stays hidden
-        column_config={
-            "label": st.column_config.TextColumn(tr("col_metric")),
+        column_config={  # pinned: the metric's name stays in view when the row scrolls
+            "label": st.column_config.TextColumn(tr("col_metric"), pinned=True),
             "direction": st.column_config.TextColumn(tr("admin_direction")),
             "unit": st.column_config.TextColumn(tr("admin_pct_unit")),
             **{
@@ -87,7 +87,7 @@ def _roles_tab() -> None:
         num_rows="dynamic",
         hide_index=True,
         column_config={
-            "user": st.column_config.TextColumn(tr("admin_user")),
+            "user": st.column_config.TextColumn(tr("admin_user"), pinned=True),
             "issuer": st.column_config.TextColumn(tr("admin_issuer"), help=tr("admin_issuer_help")),
             "subject": st.column_config.TextColumn(
                 tr("admin_subject"), help=tr("admin_subject_help")
@@ -149,7 +149,13 @@ def _audit_tab() -> None:
         },
     )
     st.caption(tr("admin_audit_count", shown=min(len(shown), AUDIT_SHOWN), total=len(shown)))
-    st.dataframe(shown.head(AUDIT_SHOWN), hide_index=True, placeholder="—", key="audit_log")
+    st.dataframe(
+        shown.head(AUDIT_SHOWN),
+        hide_index=True,
+        placeholder="—",
+        key="audit_log",
+        column_config=pinned(shown.columns),
+    )
     download_buttons(shown, tr("admin_audit_file"), key="audit")
 
 

@@ -18,7 +18,7 @@ from metrics.periods import today
 from pages import _cache
 from pages._filters import community_names
 from pages._page import header, run_page
-from pages._records import labelled
+from pages._records import labelled, pinned
 from pages._signin import is_demo_shown, who
 from pages._text import lang, md_escape, tr
 
@@ -68,7 +68,14 @@ def _table(frame: pd.DataFrame) -> None:
         overdue_label=[tr("track_overdue") if o else "" for o in frame["overdue"]],
         priority_label=[tr(f"track_priority_{p}") for p in frame["priority"]],
     )
-    st.dataframe(labelled(shown, COLUMNS), hide_index=True, placeholder="—", key="track_table")
+    table = labelled(shown, COLUMNS)
+    st.dataframe(
+        table,
+        hide_index=True,
+        placeholder="—",
+        key="track_table",
+        column_config=pinned(table.columns),  # the item's number stays as the rest scrolls
+    )
 
 
 def _given(action: str, one: access.Item) -> dict[str, Any]:

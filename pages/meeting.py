@@ -7,6 +7,7 @@ same store version as the screen (the version is printed on both).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -18,16 +19,17 @@ from metrics.access import Review
 from metrics.i18n import fmt_delta, fmt_number
 from pages import _cache
 from pages._cards import DELTA_COLOURS
-from pages._charts import style
+from pages._charts import show, style
 from pages._filters import period_filter
-from pages._page import header, period_line, run_page
+from pages._page import demo_badge, header, period_line, period_state, run_page
 from pages._rankings import CHART_ENDS
-from pages._records import download_buttons, labelled, table_height
+from pages._records import download_buttons, labelled, pinned, table_height
 from pages._signin import who
 from pages._text import lang, md_escape, metric_value, plot_text, tr
 from pages._track import carried_section, track_follow_up
 
 SCORE_COLOUR = access.SCORE_COLOUR
+MEETING_CHART_HEIGHT = 480  # px: what 1440x900 leaves under the heading in meeting mode
 
 SECTIONS = ("narrative", "carried", "headline", "league", "followups", "submissions", "report")
 
@@ -36,44 +38,104 @@ SECTIONS = ("narrative", "carried", "headline", "league", "followups", "submissi
 # a <p> inside a markdown container, so a rule for every markdown <p> would shrink it.
 # Tables are st.table in meeting mode (st.dataframe draws on a canvas that CSS cannot
 # enlarge). The style sheet is a constant of this file; no uploaded or user text goes in.
+# One section a screen (1920x1080 and 1440x900, tests/browser/test_meeting_screens.py):
+# the page's title, period and version on one line above the section chooser, and the
+# section below them never taller than the rest of the screen: a table longer than that
+# scrolls inside itself under its header, and so, as a last resort, does the section.
 _MAIN = '[data-testid="stMainBlockContainer"]'
 _MD = '[data-testid="stMarkdownContainer"]'
 _MEETING_CSS = f"""
 <style>
-{_MAIN} {{ max-width: 100%; padding-left: 3rem; padding-right: 3rem; }}
+{_MAIN} {{ max-width: 100%; padding: 3.5rem 3rem 0.5rem; }}
 {_MAIN} {_MD} p, {_MAIN} {_MD} li {{ font-size: 1.6rem; line-height: 1.55; }}
-{_MAIN} h3 {{ font-size: 2.2rem; }}
+{_MAIN} h3 {{ font-size: 2rem; padding: 0.25rem 0; }}
+.st-key-meeting_header h1 {{ font-size: 1.75rem; padding: 0; }}
+.st-key-meeting_header {_MD} p {{ font-size: 1.1rem; line-height: 1.4; }}
+.st-key-meeting_section {_MD} p {{ font-size: 1.1rem; }}
+{_MAIN} .st-key-meeting_narrative {_MD} p {{ font-size: clamp(1.15rem, 2.15vh, 1.6rem); }}
+{_MAIN} {{ height: 100vh; display: flex; flex-direction: column; box-sizing: border-box; }}
+{_MAIN} > [data-testid="stVerticalBlock"] {{ flex: 1 1 auto; min-height: 0; }}
+[data-testid="stLayoutWrapper"]:has(> .st-key-meeting_body) {{ flex: 1 1 0; min-height: 0; }}
+.st-key-meeting_body {{ height: 100%; overflow-y: auto; overflow-x: hidden; }}
+{_MAIN} [data-testid="stTable"] {{ max-height: calc(100vh - 17rem); overflow: auto; }}
+{_MAIN} [class*="st-key-meeting_followups"] [data-testid="stTable"] {{
+    max-height: calc(100vh - 20rem);
+}}
+{_MAIN} .st-key-meeting_league [data-testid="stTable"] td {{
+    font-size: 1.25rem; padding: 0.3rem 0.4rem;
+}}
+{_MAIN} .st-key-meeting_league [data-testid="stTable"] td * {{ white-space: nowrap; }}
+{_MAIN} [data-testid="stTable"] thead th {{
+    position: sticky; top: 0; z-index: 1; background: var(--meeting-th, #f0f2f6);
+}}
 {_MAIN} [data-testid="stMetricLabel"] {_MD} p {{ font-size: 1.5rem; }}
 {_MAIN} [data-testid="stMetricValue"],
 {_MAIN} [data-testid="stMetricValue"] {_MD} p {{ font-size: 3.5rem; line-height: 1.2; }}
 {_MAIN} [data-testid="stMetricDelta"] {_MD} p {{ font-size: 1.5rem; }}
 {_MAIN} [data-testid="stColumn"] [data-testid="stCaptionContainer"] p {{ font-size: 1.3rem; }}
 {_MAIN} [data-testid="stTable"] th {{ font-size: 1.2rem; padding: 0.4rem 0.6rem; }}
-{_MAIN} [data-testid="stTable"] td {{ font-size: 1.4rem; padding: 0.4rem 0.6rem; }}
+{_MAIN} [data-testid="stTable"] td {{ font-size: 1.4rem; padding: 0.3rem 0.6rem; }}
 {_MAIN} [data-testid="stTable"] th {_MD} p {{ font-size: inherit; line-height: 1.3; }}
 {_MAIN} [data-testid="stTable"] td {_MD} p {{ font-size: inherit; line-height: 1.4; }}
 </style>
 """
 
 
-def _table(frame: pd.DataFrame, meeting: bool, *, key: str, **options: Any) -> Any:
-    """st.table in meeting mode (large type), else an interactive st.dataframe."""
+def _table(
+    frame: pd.DataFrame,
+    meeting: bool,
+    *,
+    key: str,
+    pin: Sequence[Any] | None = None,
+    **options: Any,
+) -> Any:
+    """st.table in meeting mode (large type), else an interactive st.dataframe whose `pin`
+    columns (the first by default; none for a table whose index says what a row is) stay
+    in view as a wide table scrolls sideways."""
     if meeting:
         return st.table(frame, hide_index=options.get("hide_index", True))
-    return st.dataframe(frame, placeholder="—", key=key, **options)
+    columns = list(frame.columns[:1] if pin is None else pin)
+    config = pinned(columns, options.pop("column_config", None), first=len(columns))
+    return st.dataframe(frame, placeholder="—", key=key, column_config=config, **options)
+
+
+def _heading(title_key: str, meeting: bool, views: Sequence[str] = (), *, key: str) -> str | None:
+    """A section's heading; in meeting mode, beside it, the choice of which of `views` to
+    show (a section too tall for one screen shows one part at a time). The view chosen, or
+    None off meeting mode (every part is shown)."""
+    if not (meeting and views):
+        st.subheader(tr(title_key))
+        return None
+    row = st.container(horizontal=True, vertical_alignment="center", gap="large")
+    row.subheader(tr(title_key))
+    with row:
+        chosen = st.segmented_control(
+            tr("meeting_view"),
+            list(views),
+            default=views[0],
+            format_func=lambda v: tr(f"meeting_view_{v}"),
+            key=key,
+            required=True,
+            label_visibility="collapsed",
+        )
+    return chosen or views[0]
 
 
 def _narrative(data: Review) -> None:
     st.subheader(tr("sec_narrative"))
-    for sentence in data.narrative:
-        st.markdown(md_escape(sentence))
+    with st.container(key="meeting_narrative"):  # its type fits the screen's height
+        for sentence in data.narrative:
+            st.markdown(md_escape(sentence))
 
 
 def _headline(data: Review, meeting: bool) -> None:
     st.subheader(tr("sec_headline"))
     rows = access.headline_rows(data)
     language = lang()
-    per_row = 3 if meeting else 4  # a projector's figures need the room
+    if meeting:
+        _headline_table(rows)
+        return
+    per_row = 4
     for start in range(0, len(rows), per_row):
         cols = st.columns(per_row)
         for col, row in zip(cols, rows[start : start + per_row], strict=False):
@@ -98,6 +160,32 @@ def _headline(data: Review, meeting: bool) -> None:
             col.caption(f"{cue}{tr('yoy')} {yoy}")
 
 
+def _headline_table(rows: list[dict[str, Any]]) -> None:
+    """The headline figures on a projector: one line a metric (thirteen cards of large
+    type take three screens at 1440x900; a table of them takes one)."""
+    language = lang()
+    formats = [access.metric(r["metric"]).format for r in rows]
+    values = [_value(r["value"]) for r in rows]
+    shown = pd.DataFrame(
+        {
+            tr("col_metric"): [r["label"] for r in rows],
+            tr("col_value"): [
+                metric_value(r["metric"], v) for r, v in zip(rows, values, strict=True)
+            ],
+            tr("mom"): [
+                fmt_delta(f, v, _value(r["previous"]), language)
+                for f, v, r in zip(formats, values, rows, strict=True)
+            ],
+            tr("yoy"): [
+                fmt_delta(f, v, _value(r["year_ago"]), language)
+                for f, v, r in zip(formats, values, rows, strict=True)
+            ],
+            tr("col_status"): [r["cue"] or "—" for r in rows],
+        }
+    )
+    st.table(shown, hide_index=True)
+
+
 def _value(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -115,7 +203,8 @@ def _cell(value: Any, state: Any, kind: str) -> str:
 
 
 def _league(data: Review, names_only: bool, meeting: bool) -> None:
-    st.subheader(tr("sec_league"))
+    views = ("table", "chart") if names_only else ("table", "chart", "breakdown")
+    view = _heading("sec_league", meeting, views, key="league_view")
     table = data.league
     shown = pd.DataFrame(
         {
@@ -150,11 +239,18 @@ def _league(data: Review, names_only: bool, meeting: bool) -> None:
         options.update(on_select="rerun", selection_mode="single-row")
     if meeting:
         shown[tr("col_score")] = [f"{v:.1f}" if pd.notna(v) else "—" for v in table["score"]]
-    event = _table(shown, meeting, key="league", **options)
-    _score_chart(table, meeting)
-    if names_only:
+    # The rank and the community stay in view as the figures scroll sideways.
+    pin = [shown.columns[0], shown.columns[2]]
+    event = None
+    if view in (None, "table"):
+        # Cells on one line in meeting mode: the twelve rows of a city fit 1440x900.
+        with st.container(key="meeting_league" if meeting else None):
+            event = _table(shown, meeting, key="league", pin=pin, **options)
+    if view in (None, "chart"):
+        _score_chart(table, meeting)
+    if names_only or view not in (None, "breakdown"):
         return
-    picked = list(event.selection.rows) if selectable else []
+    picked = list(event.selection.rows) if selectable and event is not None else []
     _breakdown(data, picked[0] if picked else None, meeting)
 
 
@@ -165,6 +261,7 @@ def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
         title = tr("ranking_ends", title=title, n=CHART_ENDS)
     fig = go.Figure(
         go.Bar(
+            name=tr("col_score"),
             x=bars["score"],
             y=[plot_text(n) for n in bars["community"]],
             orientation="h",
@@ -179,10 +276,12 @@ def _score_chart(table: pd.DataFrame, meeting: bool = False) -> None:
     fig.update_xaxes(range=[0, 105], tickvals=[0, 20, 40, 60, 80, 100])
     fig.update_layout(showlegend=False, hovermode="closest", height=80 + 28 * len(bars))
     if meeting:  # read from the back of the room, like the rest of meeting mode
-        fig.update_layout(font={"size": 20}, title_font_size=24, height=100 + 44 * len(bars))
+        # as tall as one screen leaves room for (20 bars at most: CHART_ENDS)
+        height = min(100 + 44 * len(bars), MEETING_CHART_HEIGHT)
+        fig.update_layout(font={"size": 20}, title_font_size=24, height=height)
         fig.update_xaxes(tickfont_size=18)
         fig.update_yaxes(tickfont_size=20)
-    st.plotly_chart(fig, config={"displaylogo": False})
+    show(fig, title, tr("community"))
 
 
 def _breakdown(data: Review, row: int | None, meeting: bool) -> None:
@@ -240,7 +339,7 @@ def _rank_change(value: Any) -> str:
 def _followups(data: Review, meeting: bool) -> None:
     """By community and kind with the counts by age band; then the oldest few items of each
     group and "及其他 N 项" for the rest; the download (and the XLSX report) has them all."""
-    st.subheader(tr("sec_followups"))
+    view = _heading("sec_followups", meeting, ("groups", "list"), key="followups_view")
     frame = data.follow_ups
     if frame.empty:
         st.success(tr("no_followups"))
@@ -253,8 +352,13 @@ def _followups(data: Review, meeting: bool) -> None:
         summary[label] = counts[band]  # none for a kind without an age: one "—"
     if meeting:  # st.table has no placeholder for a missing number
         summary = summary.astype(object).where(summary.notna(), "—")
-    st.markdown(f"**{md_escape(tr('fu_groups'))}**")
-    _table(summary, meeting, key="followup_groups", hide_index=True)
+    if view in (None, "groups"):
+        if not meeting:  # there the view's name says it
+            st.markdown(f"**{md_escape(tr('fu_groups'))}**")
+        with st.container(key="meeting_followups_groups" if meeting else None):
+            _table(summary, meeting, key="followup_groups", hide_index=True)
+    if view not in (None, "list"):
+        return
     columns = {
         "kind_label": "col_kind",
         "owner": "col_owner",
@@ -274,7 +378,8 @@ def _followups(data: Review, meeting: bool) -> None:
         age = age.map(lambda v: "" if pd.isna(v) else str(int(v)))
     shown = shown.astype(object).where(shown.notna(), "")
     shown.insert(list(columns).index("age_days"), tr("col_age"), age)
-    _table(shown, meeting, key="followups", hide_index=True)
+    with st.container(key="meeting_followups_list" if meeting else None):
+        _table(shown, meeting, key="followups", hide_index=True)
     if not meeting:
         full = labelled(frame, {"community": "col_community", **columns, "since": "col_since"})
         stem = f"{tr('file_followups')}-{data.period.code}"
@@ -294,7 +399,7 @@ def _submissions(data: Review, meeting: bool) -> None:
     )
     grid.index.name = tr("col_community")
     grid.columns.name = None
-    _table(grid, meeting, key="submissions", hide_index=False)
+    _table(grid, meeting, key="submissions", hide_index=False, pin=())  # the index stays
     with st.expander(tr("submission_details")):
         detail = labelled(
             frame,
@@ -310,7 +415,7 @@ def _submissions(data: Review, meeting: bool) -> None:
                 "note": "col_note",
             },
         )
-        st.dataframe(detail, hide_index=True, placeholder="—", key="submission_details")
+        _table(detail, False, key="submission_details", hide_index=True)
 
 
 def _report(data: Review, token: str) -> None:
@@ -346,18 +451,30 @@ def _report(data: Review, token: str) -> None:
     )
 
 
+def _meeting_header(data: Review) -> None:
+    """Meeting mode's heading, one line: the page, the meeting and its period, the data's
+    version (and ⏳ with the note while the period is still open), the demo badge."""
+    note, stamp, closed = period_state(data.period, data.stamp)
+    parts = [data.title(), data.period.label(lang()), stamp] + ([] if closed else [f"⏳ {note}"])
+    with st.container(horizontal=True, vertical_alignment="center", key="meeting_header"):
+        st.title(tr("page_meeting"))
+        st.markdown(md_escape("　·　".join(parts)))
+        demo_badge()
+
+
 def page() -> None:
     me = who()
     if not access.may_see_ranking(me):
         access.require(me, "view_city")
     names_only = not me.can("view_city")
-    header("page_meeting", "intro_meeting")
     period = period_filter(("month", "quarter", "half", "year"))
     meeting = st.sidebar.toggle(tr("meeting_mode"), key="meeting_mode") and not names_only
     data = _cache.meeting_review(period, me)
     language = lang()
-    st.markdown(f"##### {md_escape(data.title())} · {md_escape(period.label(language))}")
-    period_line(period, data.stamp)
+    if not meeting:
+        header("page_meeting", "intro_meeting")
+        st.markdown(f"##### {md_escape(data.title())} · {md_escape(period.label(language))}")
+        period_line(period, data.stamp)
     draw = {
         "narrative": lambda: _narrative(data),
         "carried": lambda: carried_section(data, lambda f, k: _table(f, meeting, key=k)),
@@ -370,6 +487,7 @@ def page() -> None:
     shown = ("league",) if names_only else SECTIONS
     if meeting:
         st.html(_MEETING_CSS)
+        _meeting_header(data)
         section = st.segmented_control(
             tr("meeting_section"),
             list(SECTIONS),
@@ -377,8 +495,10 @@ def page() -> None:
             format_func=lambda s: tr(f"sec_{s}"),
             key="meeting_section",
             required=True,
+            label_visibility="collapsed",
         )
-        draw[section or "narrative"]()
+        with st.container(key="meeting_body"):
+            draw[section or "narrative"]()
         return
     for name in shown:
         draw[name]()

@@ -8,7 +8,7 @@ from metrics import access
 from pages import _cache
 from pages._filters import Filters
 from pages._page import PageSpec, render
-from pages._records import download_buttons
+from pages._records import download_buttons, pinned
 from pages._signin import who
 from pages._text import lang, tr
 
@@ -44,7 +44,8 @@ def company_league(f: Filters) -> None:
         values = league[column]
         table[tr(key)] = values.round(2) if column == "mean_stars" else values
     stars = st.column_config.NumberColumn(tr("col_mean_stars"), format="%.2f")
-    st.dataframe(table, hide_index=True, column_config={tr("col_mean_stars"): stars})
+    config = pinned(table.columns[:2], {tr("col_mean_stars"): stars}, first=2)  # rank, company
+    st.dataframe(table, hide_index=True, column_config=config)
     st.caption(tr("company_league_rule"))
     download_buttons(table, f"property-companies-{f.period.code}", key="company_league")
 

@@ -16,9 +16,10 @@ from metrics import access, periods
 from metrics.periods import Period, PeriodKind, local_time, periods_between
 from metrics.schemas import DATASETS
 from pages import _cache
+from pages._boundaries import boundaries_section
 from pages._filters import community_names
 from pages._page import header, run_page
-from pages._records import labelled, localise_columns
+from pages._records import labelled, localise_columns, pinned
 from pages._signin import is_demo_shown, who
 from pages._text import lang, md_escape, tr
 
@@ -106,7 +107,9 @@ def _problems(validation: access.Validation) -> None:
         placeholder="—",
         key="upload_problems",
         # The message says what to fix: give it the room (allowed values can be long).
-        column_config={frame.columns[-1]: st.column_config.TextColumn(width="large")},
+        column_config=pinned(
+            frame.columns, {frame.columns[-1]: st.column_config.TextColumn(width="large")}
+        ),
     )
     data, name = access.annotated_file(validation, language)
     st.download_button(
@@ -159,11 +162,13 @@ def _show_diff(diff: access.Diff, dataset: str) -> None:
         st.markdown(
             f"**{tr('upload_new_rows', shown=diff.new_rows.num_rows, count=counts['new'])}**"
         )
+        new = localise_columns(diff.new_rows.to_pandas(), dataset)
         st.dataframe(
-            localise_columns(diff.new_rows.to_pandas(), dataset),
+            new,
             hide_index=True,
             placeholder="—",
             key="upload_new_sample",
+            column_config=pinned(new.columns),
         )
     if diff.changed.num_rows:
         assert diff.changed_rows is not None and diff.changed_before is not None
@@ -182,14 +187,17 @@ def _show_diff(diff: access.Diff, dataset: str) -> None:
             hide_index=True,
             placeholder="—",
             key="upload_changed",
+            column_config=pinned(changed.columns),
         )
     if diff.deleted.num_rows:
         st.warning(tr("upload_will_delete", count=diff.deleted.num_rows))
+        deleted = localise_columns(diff.deleted.to_pandas(), dataset)
         st.dataframe(
-            localise_columns(diff.deleted.to_pandas(), dataset),
+            deleted,
             hide_index=True,
             placeholder="—",
             key="upload_deleted",
+            column_config=pinned(deleted.columns),
         )
 
 
@@ -357,6 +365,18 @@ def page() -> None:
     done = st.session_state.pop("upload_done", None)
     if done:
         st.success(done)
+    kind = st.segmented_control(
+        tr("upload_kind"),
+        ["ledger", "boundaries"],
+        format_func=lambda k: tr(f"upload_kind_{k}"),
+        default="ledger",
+        required=True,
+        key="upload_kind",
+    )
+    if kind == "boundaries":  # 网格边界 (GeoJSON) for the grid map: pages/_boundaries.py
+        _uploader_texts()
+        boundaries_section()
+        return
     dataset, community, period = _choose()
     _templates(dataset, community)
     if is_demo_shown():  # the demo takes no uploads: it says how to start a real store

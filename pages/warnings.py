@@ -10,11 +10,15 @@ from metrics.access import Warning
 from pages import _cache
 from pages._filters import community_names
 from pages._page import header, run_page
+from pages._records import pinned
 from pages._signin import is_demo_shown, who
 from pages._text import lang, tr
 from pages._track import track_form
 
 ICONS = {"red": "🔴", "amber": "🟠"}
+REASON_WIDTH = 420  # px: a reason of about 90 characters on three lines (REASON_ROW)
+REASON_ROW = 68  # px: three lines of 14 px text; over 64 px (4rem) a cell's text wraps
+WARNINGS_HEIGHT = 640  # px: about nine warnings in view, the rest a scroll inside the table
 
 
 def warnings_frame(found: list[Warning]) -> pd.DataFrame:
@@ -65,18 +69,24 @@ def page() -> None:
     if not found:
         st.info(tr("warn_none"))
     else:
+        frame = warnings_frame(found)
+        config = {
+            "level": st.column_config.TextColumn(tr("warn_col_level")),
+            "rule": st.column_config.TextColumn(tr("warn_col_rule")),
+            "community": st.column_config.TextColumn(tr("warn_col_community")),
+            "reason": st.column_config.TextColumn(tr("warn_col_reason"), width=REASON_WIDTH),
+            "link": st.column_config.LinkColumn(
+                tr("warn_col_link"), display_text=tr("warn_open_view")
+            ),
+        }
         st.dataframe(
-            warnings_frame(found),
+            frame,
             hide_index=True,
-            column_config={
-                "level": st.column_config.TextColumn(tr("warn_col_level")),
-                "rule": st.column_config.TextColumn(tr("warn_col_rule")),
-                "community": st.column_config.TextColumn(tr("warn_col_community")),
-                "reason": st.column_config.TextColumn(tr("warn_col_reason"), width="large"),
-                "link": st.column_config.LinkColumn(
-                    tr("warn_col_link"), display_text=tr("warn_open_view")
-                ),
-            },
+            column_config=pinned(frame.columns, config),
+            # Rows taller than 4rem let Streamlit wrap a cell's text (a shorter row cuts it
+            # with "…"): the reason, the one long column, is read whole on three lines.
+            row_height=REASON_ROW,
+            height=min(REASON_ROW * len(frame) + 38, WARNINGS_HEIGHT),
             key="warnings_table",
         )
         if me.can("view_city") and not is_demo_shown():  # the demo takes no items
