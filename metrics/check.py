@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from metrics import i18n
+from metrics import i18n, location
 from metrics.delta import load_sql, open_table
 from metrics.derived import (
     PERIOD_DATASETS,
@@ -31,6 +30,7 @@ from metrics.derived import (
     rollups,
 )
 from metrics.derived.audit_log import COMMITTED, PENDING
+from metrics.location import Location
 from metrics.queries import CITY_COUNTS
 from metrics.schemas import DATASETS
 from metrics.store import Store, StoreVersion
@@ -74,15 +74,16 @@ def report(store: Store, findings: list[Finding], lang: str = "zh") -> str:
 
 # -- every table readable ------------------------------------------------------------------
 def _readable(store: Store) -> list[Finding]:
-    tables = [p.parent for p in sorted(store.tables_dir.rglob("_delta_log")) if p.is_dir()]
+    logs: list[Location] = sorted(store.tables_dir.rglob("_delta_log"), key=str)
+    tables = [p.parent for p in logs if p.is_dir()]
     bad = []
     for path in tables:
         try:
             table = open_table(path)
             for uri in table.file_uris() if table is not None else []:
-                pq.read_table(uri)
+                location.read_parquet(uri)
         except Exception as exc:  # any failure to read is the finding
-            name = str(path.relative_to(store.tables_dir))
+            name = str(path).removeprefix(f"{store.tables_dir}/")
             bad.append(Finding(False, "check_unreadable", {"table": name, "error": exc}))
     return bad or [Finding(True, "check_readable", {"count": len(tables)})]
 
@@ -191,7 +192,7 @@ def _period_values(store: Store, version: StoreVersion) -> list[Finding]:
         wanted = "、".join(f"{d}@{version.of(d)}" for d in PERIOD_DATASETS)
         return [Finding(False, "check_derived_missing", {"table": label, "version": wanted})]
     expected = built[0].to_pandas() if built is not None else None
-    stored = pq.read_table(at[0]).to_pandas() if at[0] else None
+    stored = location.read_parquet(at[0]).to_pandas() if at[0] else None
     count = _frames_differ(expected, stored)
     return [Finding(False, "check_derived_differs", {"table": label, "count": count})] * bool(count)
 

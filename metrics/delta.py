@@ -23,6 +23,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from metrics import periods
 from metrics.i18n import Refusal
+from metrics.location import Location
 from metrics.schemas import CODE_PATTERN, Dataset
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -46,9 +47,10 @@ def commit_properties(meta: Mapping[str, str] | None) -> CommitProperties:
     return CommitProperties(custom_metadata=custom)
 
 
-def open_table(path: Path, version: int | None = None) -> DeltaTable | None:
+def open_table(path: Location, version: int | None = None) -> DeltaTable | None:
     """The Delta table at `path` (at `version`, else the latest); None if there is none."""
-    if not (path / "_delta_log").is_dir():
+    # On S3 asking first would be one more request: deltalake's own answer is enough.
+    if isinstance(path, Path) and not (path / "_delta_log").is_dir():
         return None
     try:
         if version is None:
@@ -151,6 +153,7 @@ _IO_WORDS = (
     "Input/output error",
     "Permission denied",
     "Read-only file system",
+    "Generic S3 error",  # object_store's words for a failed request to object storage
 )
 
 

@@ -1,11 +1,12 @@
 """Locks between processes and threads, behind `Store.lock` (one place to swap them, for
 leases on object storage).
 
-A lock is a file locked with flock: exclusive across processes, released by the kernel when
-its holder dies (so a kill -9 never leaves a store locked). Within a process it is also
-exclusive across threads (the app serves every session from one process) and re-entrant in
-the thread that holds it: a write that holds its dataset's lock may call another that takes
-the same lock (an upload's check-and-commit around the store's commit).
+On a local path a lock is a file locked with flock: exclusive across processes, released by
+the kernel when its holder dies (so a kill -9 never leaves a store locked). Within a process
+it is also exclusive across threads (the app serves every session from one process) and
+re-entrant in the thread that holds it: a write that holds its dataset's lock may call
+another that takes the same lock (an upload's check-and-commit around the store's commit).
+On S3 a lock is a lease object with the same behaviour: metrics/leases.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from metrics import leases
+from metrics.location import Location, S3Path
 
 
 class _FileLock:
@@ -57,7 +61,9 @@ _LOCKS: dict[Path, _FileLock] = {}
 _GUARD = threading.Lock()
 
 
-def _lock_for(path: Path) -> _FileLock:
+def _lock_for(path: Location) -> _FileLock | leases.Lease:
+    if isinstance(path, S3Path):  # no flock across machines: a lease object
+        return leases.lease_for(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = path.resolve()
     with _GUARD:
@@ -65,7 +71,7 @@ def _lock_for(path: Path) -> _FileLock:
 
 
 @contextmanager
-def held(path: Path) -> Iterator[None]:
+def held(path: Location) -> Iterator[None]:
     """Hold the lock at `path`, waiting for it."""
     lock = _lock_for(path)
     lock.acquire(wait=True)
@@ -76,7 +82,7 @@ def held(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def held_if_free(path: Path) -> Iterator[bool]:
+def held_if_free(path: Location) -> Iterator[bool]:
     """Hold the lock at `path` if nobody else does; yields whether it is held."""
     lock = _lock_for(path)
     got = lock.acquire(wait=False)

@@ -12,7 +12,8 @@ its audit entry) is metrics/derived/'s: `derived.recovery.writing` holds the dat
 around each write and brings all of it up to the data before and after the commit, and
 readers run the same recovery on open. This class holds the Delta tables only.
 Reads go through DuckDB over the Parquet files of a pinned table version (see `connect`).
-Why Delta Lake and not plain Parquet files: docs/decisions/0001-delta-lake-store.md.
+Why Delta Lake and not plain Parquet files: docs/decisions/0001-delta-lake-store.md. The
+data directory may be s3://bucket/prefix: metrics/location.py, decision 0018.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from metrics import derived, locks, tracking
+from metrics import derived, location, locks, tracking
 from metrics.delta import (
     META_PREFIX,
     SQL_DIR,
@@ -54,6 +54,7 @@ from metrics.delta import (
 )
 from metrics.derived import COVERS, PERIOD_DATASETS, PERIOD_VALUES, REFLECTS, ROLLUPS, recovery
 from metrics.derived.audit_log import Intent
+from metrics.location import Location, S3Path
 from metrics.schemas import DATASETS, Dataset
 
 __all__ = [
@@ -88,8 +89,9 @@ FORMAT = 1  # of _store.json
 Kind = Literal["real", "demo"]
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("GOVDASH_DATA_DIR") or REPO_ROOT / "data")
+def data_dir() -> Location:
+    """$GOVDASH_DATA_DIR: a directory, or s3://bucket/prefix (metrics/location.py)."""
+    return location.at(os.environ.get("GOVDASH_DATA_DIR") or REPO_ROOT / "data")
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,10 @@ class StoreVersion:
 
 
 class Store:
-    def __init__(self, root: Path | str | None = None, directory: str = STORE_DIR) -> None:
+    def __init__(self, root: Path | S3Path | str | None = None, directory: str = STORE_DIR) -> None:
         """The store in `root`/`directory` (default: the real store of the data directory;
         `Store(root, DEMO_DIR)` is the demo's)."""
-        self.root = Path(root) if root is not None else data_dir()
+        self.root = location.at(root) if root is not None else data_dir()
         self.tables_dir = self.root / directory
         self._kind: Kind | None = None
 
@@ -155,15 +157,9 @@ class Store:
             "created_by": user,
             **info,
         }
-        self.tables_dir.mkdir(parents=True, exist_ok=True)
-        partial = self.tables_dir / f".{KIND_FILE}.{os.getpid()}.part"
-        partial.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
-        try:
-            os.link(partial, self.tables_dir / KIND_FILE)  # fails if it exists: create once
-        except FileExistsError:
-            raise StoreError("store_exists", path=str(self.tables_dir)) from None
-        finally:
-            partial.unlink(missing_ok=True)
+        text = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+        if not location.put_if_absent(self.tables_dir / KIND_FILE, text):  # create once
+            raise StoreError("store_exists", path=str(self.tables_dir))
         self._kind = kind
         log.info("store %s created as %s by %s", self.tables_dir, kind, user)
 
@@ -192,12 +188,12 @@ class Store:
                 self._kind = None  # another writer created it meanwhile: read what it is
 
     # -- paths, locks and versions -----------------------------------------------------
-    def table_path(self, dataset: str) -> Path:
+    def table_path(self, dataset: str) -> Location:
         if dataset not in DATASETS:
             raise KeyError(f"unknown dataset {dataset!r}")
         return self.tables_dir / dataset
 
-    def rollup_path(self, name: str) -> Path:
+    def rollup_path(self, name: str) -> Location:
         """Where a derived table (metrics/derived/) lives."""
         return self.tables_dir / "_rollups" / name
 
@@ -213,7 +209,7 @@ class Store:
         """The lock if nobody holds it; yields whether it is held."""
         return locks.held_if_free(self._lock_path(name))
 
-    def _lock_path(self, name: str) -> Path:
+    def _lock_path(self, name: str) -> Location:
         return self.root / f".{self.tables_dir.name}.{name}.lock"
 
     def table_version(self, dataset: str) -> int:
@@ -274,7 +270,12 @@ class Store:
         data = conform(spec, table)
         self._claim(meta)
         with recovery.writing(
-            self, dataset, with_periods(spec, data, meta), intent=intent, settle_after=refresh
+            self,
+            dataset,
+            with_periods(spec, data, meta),
+            intent=intent,
+            settle_after=refresh,
+            settle_before=refresh or intent is not None,  # a bulk load settles at its end
         ) as commit_meta:
             self._commit(dataset, data, mode, commit_meta)
             return self.table_version(dataset)
@@ -422,7 +423,7 @@ class Store:
     # Not datasets: uploads, the data contract and StoreVersion do not see them. Each lives
     # in <store>/_<name>/ as its own Delta table, so every change is a version with its
     # author in the commit metadata.
-    def _side_path(self, name: str) -> Path:
+    def _side_path(self, name: str) -> Location:
         if not re.fullmatch(r"_[a-z]+", name):
             raise ValueError(f"not a side table name: {name!r}")
         return self.tables_dir / name
@@ -436,7 +437,7 @@ class Store:
         if table is None:
             return None, None
         # Read the Parquet file directly: DeltaTable.to_pyarrow_table aborts the process at exit.
-        data = pq.read_table(table.file_uris()[0])
+        data = location.read_parquet(table.file_uris()[0])
         return json.loads(data.column("document")[0].as_py()), table.version()
 
     def document_version(self, name: str) -> int | None:
@@ -488,7 +489,7 @@ class Store:
         table = self._side_table(name)
         if table is None or not table.file_uris():
             return None
-        return pq.read_table(table.file_uris())
+        return location.read_parquet(table.file_uris())
 
     # -- reads -------------------------------------------------------------------------
     def files(self, dataset: str, version: int) -> list[str]:
@@ -557,6 +558,7 @@ class Store:
         # table (hundreds at 10^8 records) on each query.
         con.execute("SET parquet_metadata_cache = true")
         con.execute("SET enable_progress_bar = false")  # no bars in the server's log
+        location.attach(con)  # s3:// URIs, when the store is on object storage
         return con
 
     def _data_view(self, con: duckdb.DuckDBPyConnection, name: str, version: int) -> None:

@@ -24,6 +24,7 @@ import yaml
 
 from metrics.catalog import catalog, metric
 from metrics.i18n import fmt_number, t
+from metrics.location import Location
 from metrics.periods import Period
 from metrics.store import Store
 
@@ -232,7 +233,7 @@ def cue(state: str | None, lang: str = "zh", *, plain: bool = False) -> str:
 # -- the versioned copy in the store -----------------------------------------------------------
 
 
-def table_path(store: Store) -> Path:
+def table_path(store: Store) -> Location:
     return store.tables_dir / TABLE_NAME
 
 

@@ -111,6 +111,9 @@ def init_store(
 def _move_aside(store: Store) -> Path:
     """A demo store where the real one goes (written there by an earlier release) moves
     aside, kept whole: nothing is deleted."""
+    if not (isinstance(store.root, Path) and isinstance(store.tables_dir, Path)):
+        # No release wrote a demo store to object storage, and objects cannot be renamed.
+        raise StoreError("store_exists", path=str(store.tables_dir))
     moved = store.root / f"{store.tables_dir.name}.demo-{now():%Y%m%d-%H%M%S}"
     store.tables_dir.rename(moved)
     log.warning("the demo store in %s moved to %s before init", store.tables_dir, moved)

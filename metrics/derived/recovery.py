@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from metrics import derived
+from metrics import derived, location
 from metrics.delta import StoreError, storage_error
 from metrics.derived import audit_log
 from metrics.derived.audit_log import COMMITTED, NOT_COMMITTED, Intent
@@ -70,14 +69,8 @@ def read_mark(store: Store, dataset: str) -> Mark | None:
 
 
 def _write_mark(store: Store, dataset: str, mark: Mark) -> None:
-    folder = store.tables_dir / MARKS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{dataset}.{os.getpid()}.part"
-    with open(partial, "w", encoding="utf-8") as fh:
-        json.dump({"version": mark.version, "pending": mark.pending}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, folder / f"{dataset}.json")
+    text = json.dumps({"version": mark.version, "pending": mark.pending})
+    location.write_atomic(store.tables_dir / MARKS_DIR / f"{dataset}.json", text.encode())
 
 
 def _is_settled(mark: Mark | None, data: int) -> bool:
@@ -151,10 +144,12 @@ def writing(
     *,
     intent: Intent | None = None,
     settle_after: bool = True,
+    settle_before: bool = True,
 ) -> Iterator[dict[str, str]]:
     """Hold the dataset's lock while it is settled, written (the body makes one Delta commit
     with the metadata yielded) and settled again (unless `settle_after` is False: a bulk load
-    that settles once at its end).
+    that settles once at its end; such a load's later chunks pass `settle_before` False too,
+    or each chunk would rebuild what follows from the one before).
 
     With an `intent`, the mark names it as pending and the audit log gets its intent (the
     version it expects to create) before the body runs; the commit's metadata carries its id.
@@ -165,7 +160,8 @@ def writing(
     before = -2
     with store.lock(lock_name(dataset)):
         try:
-            settle(store, dataset)
+            if settle_before:
+                settle(store, dataset)
             before = store.table_version(dataset)
             if intent is not None:
                 entry_id = audit_log.new_entry_id()

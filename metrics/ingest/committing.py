@@ -4,10 +4,8 @@ file kept beside it."""
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics import location
 from metrics.derived import recovery
 from metrics.derived.audit_log import Actor, Intent
 from metrics.i18n import t
@@ -22,6 +21,7 @@ from metrics.ingest.cells import quarters_in
 from metrics.ingest.lookups import fetch_arrow, keys_elsewhere
 from metrics.ingest.problems import IngestError
 from metrics.ingest.validation import Validation
+from metrics.location import Location
 from metrics.schemas import DATASETS, Dataset
 from metrics.store import Store, StoreError, periods_of
 
@@ -86,7 +86,7 @@ class CommitResult:
     version: int  # the table version after the commit (unchanged when nothing changed)
     committed: bool  # False when the data were identical and no version was written
     diff: Diff
-    upload_path: Path
+    upload_path: Location
 
 
 def preview(store: Store, validation: Validation, replace: bool = False) -> Diff:
@@ -301,18 +301,11 @@ def _keys_taken(store: Store, spec: Dataset, rows: pa.Table, community_id: str) 
     return [str(k) for k in rows.column(spec.key[0]).take(found).to_pylist()]
 
 
-def keep_upload(store: Store, validation: Validation) -> tuple[Path, bool]:
+def keep_upload(store: Store, validation: Validation) -> tuple[Location, bool]:
     """The raw file kept beside the history, and whether this call wrote it."""
     folder = store.root / "uploads" / validation.dataset
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{validation.file_sha256}.{validation.file_format}"
     if path.exists():
         return path, False
-    partial = path.with_suffix(f".{os.getpid()}.part")
-    try:
-        partial.write_bytes(validation.data)
-        os.replace(partial, path)
-    except OSError:
-        partial.unlink(missing_ok=True)  # a full disk leaves no half file behind
-        raise
+    location.write_atomic(path, validation.data)
     return path, True

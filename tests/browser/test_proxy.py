@@ -11,143 +11,24 @@ records every request).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import re
-import signal
-import ssl
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from metrics.i18n import t
 
-from .conftest import ROOT, free_port, unavailable
+from .nginx_helpers import fetch, running_nginx
 from .test_browser import APP_IDLE, screenshot
-
-NGINX = Path(os.environ.get("GOVDASH_NGINX", "/usr/sbin/nginx"))
-SITE = ROOT / "deploy" / "nginx" / "govdash.conf"
-LOCATIONS = ROOT / "deploy" / "nginx" / "govdash-locations.conf"
-UNVERIFIED = ssl._create_unverified_context()  # the test's own self-signed certificate
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def swap(text: str, old: str, new: str) -> str:
-    """Replace `old`, which must be in the shipped file (else the test tests something else)."""
-    assert old in text, f"{old!r} is no longer in {SITE.name}: update the test"
-    return text.replace(old, new)
-
-
-def site_for_test(app: str, http_port: int, https_port: int, cert: Path, key: Path) -> str:
-    site = SITE.read_text(encoding="utf-8")
-    site = swap(site, "server 127.0.0.1:8501;", f"server {app};")
-    site = re.sub(r"\n\s*listen \[::\]:[^\n]*", "", site)  # IPv4 loopback only
-    site = swap(site, "listen 80;", f"listen 127.0.0.1:{http_port};")
-    site = swap(site, "listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
-    site = swap(site, "/etc/ssl/govdash/fullchain.pem", str(cert))
-    site = swap(site, "/etc/ssl/govdash/privkey.pem", str(key))
-    return swap(site, "include /etc/nginx/govdash-locations.conf;", f"include {LOCATIONS};")
 
 
 @pytest.fixture(scope="module")
 def proxy(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """nginx with the shipped site in front of the demo server: its HTTP and HTTPS URLs."""
-    if not NGINX.exists():
-        unavailable(f"no nginx at {NGINX} (apt-get install nginx)")
-    prefix = tmp_path_factory.mktemp("nginx")
-    cert, key = self_signed(prefix)
-    http_port, https_port = free_port(), free_port()
-    site = site_for_test(urlsplit(app_url).netloc, http_port, https_port, cert, key)
-    temp = " ".join(
-        f"{kind}_temp_path {prefix}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = prefix / "nginx.conf"
-    conf.write_text(
-        ("user root;\n" if os.geteuid() == 0 else "")  # workers may read the test's files
-        + f"worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
-        + "events { worker_connections 256; }\n"
-        + f"http {{\naccess_log {prefix}/access.log;\n{temp}\n{site}\n}}\n",
-        encoding="utf-8",
-    )
-    command = [str(NGINX), "-p", str(prefix), "-c", str(conf)]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    server = subprocess.Popen(
-        [*command, "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    https = f"https://127.0.0.1:{https_port}"
-    try:
-        deadline = time.monotonic() + 20
-        while fetch(f"{https}/_stcore/health")[0] != 200:
-            assert server.poll() is None, (prefix / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not come up"
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{http_port}", https
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-
-
-def fetch(url: str, data: bytes | None = None) -> tuple[int, dict[str, str]]:
-    """Status and headers, without following a redirect."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(
-        NoRedirect, urllib.request.HTTPSHandler(context=UNVERIFIED)
-    )
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-    if data:
-        request.add_header("Content-Type", "application/octet-stream")
-    try:
-        with opener.open(request, timeout=30) as response:
-            return response.status, dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0, {}
+    with running_nginx(tmp_path_factory.mktemp("nginx"), [urlsplit(app_url).netloc]) as urls:
+        yield urls
 
 
 def test_the_proxy_closes_what_streamlit_leaves_open(proxy: tuple[str, str], app_url: str) -> None:
