@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -54,15 +55,24 @@ def schema() -> pa.Schema:
     )
 
 
+# The first and last month of any event in the city's rollup rows (what `cover` spans;
+# metrics/spark/ runs it on Spark).
+COVER_SQL = (
+    "SELECT min(month), max(month) FROM ("
+    " SELECT month FROM cases_rollup WHERE community_id IS NULL"
+    " UNION ALL SELECT month FROM wishes_rollup WHERE community_id IS NULL)"
+)
+
+
 def cover(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """The whole years the table covers for the connection's rollups: from the first year
     with any event to one year past the last, so that the next year's first uploads are
     look-ups too. None when there are no events."""
-    row = con.execute(
-        "SELECT min(month), max(month) FROM ("
-        " SELECT month FROM cases_rollup WHERE community_id IS NULL"
-        " UNION ALL SELECT month FROM wishes_rollup WHERE community_id IS NULL)"
-    ).fetchone()
+    return cover_of(con.execute(COVER_SQL).fetchone())
+
+
+def cover_of(row: Any) -> tuple[dt.date, dt.date] | None:
+    """The cover from COVER_SQL's row (first and last month)."""
     if row is None or row[0] is None:
         return None
     return dt.date(row[0].year, 1, 1), dt.date(row[1].year + 1, 12, 31)
@@ -89,6 +99,12 @@ def _rows(
     """The metrics' rows for `kind` periods in `span`, in the table's columns. The unit of
     each row is its community (NULL: the city), or `community_id` for total rows."""
     wide = catalog.evaluate_wide(con, metrics(), span[0], span[1], scope, bucket=kind, by=by)
+    return table_rows(wide, kind, community_id)
+
+
+def table_rows(wide: pa.Table, kind: Bucket, community_id: str | None = None) -> pa.Table:
+    """The rows of `evaluate_wide`'s result (by DuckDB or by Spark, metrics/spark/) in the
+    table's columns: each row's unit as its community, or `community_id` for total rows."""
     unit = wide.column("unit_id")
     if community_id is not None:
         wide = wide.filter(pc.is_null(unit))

@@ -14,10 +14,12 @@ SELECT
     l.period_start,
     e.community_id AS unit_id,
     avg(
-        CASE
-            WHEN e.status IN ('answered', 'accepted') AND e.answered_on <= e.deadline THEN 1.0
-            ELSE 0.0
-        END
+        CAST(
+            CASE
+                WHEN e.status IN ('answered', 'accepted') AND e.answered_on <= e.deadline THEN 1
+                ELSE 0
+            END AS DOUBLE
+        )
     ) AS value
 FROM latest AS l
 JOIN followup_events AS e

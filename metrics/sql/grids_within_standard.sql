@@ -2,7 +2,7 @@
 SELECT
     p.period_start,
     unit_of($by, g.community_id, g.grid_id) AS unit_id,
-    avg(CASE WHEN g.households BETWEEN 300 AND 500 THEN 1.0 ELSE 0.0 END) AS value
+    avg(CAST(CASE WHEN g.households BETWEEN 300 AND 500 THEN 1 ELSE 0 END AS DOUBLE)) AS value
 FROM grids AS g
 CROSS JOIN periods($date_from, $date_to, $bucket) AS p
 WHERE NOT g.is_micro

@@ -1,5 +1,5 @@
 -- Mean households per standard grid (micro-grids left out); the standard is 300-500.
-SELECT p.period_start, unit_of($by, g.community_id, g.grid_id) AS unit_id, avg(g.households) AS value
+SELECT p.period_start, unit_of($by, g.community_id, g.grid_id) AS unit_id, avg(CAST(g.households AS DOUBLE)) AS value
 FROM grids AS g
 CROSS JOIN periods($date_from, $date_to, $bucket) AS p
 WHERE NOT g.is_micro

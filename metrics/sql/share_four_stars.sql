@@ -2,7 +2,7 @@
 SELECT
     p.period_start,
     r.community_id AS unit_id,
-    avg(CASE WHEN r.stars >= 4 THEN 1.0 ELSE 0.0 END) AS value
+    avg(CAST(CASE WHEN r.stars >= 4 THEN 1 ELSE 0 END AS DOUBLE)) AS value
 FROM property_ratings AS r
 JOIN periods($date_from, $date_to, $bucket) AS p
     ON quarter_start(r.quarter) <= p.period_end AND quarter_end(r.quarter) >= p.period_start

@@ -2,7 +2,7 @@
 SELECT
     p.period_start,
     c.community_id AS unit_id,
-    sum(c.community_workers) * 10000.0 / nullif(sum(c.residents), 0) AS value
+    CAST(sum(c.community_workers) AS DOUBLE) * 10000 / nullif(sum(c.residents), 0) AS value
 FROM communities AS c
 CROSS JOIN periods($date_from, $date_to, $bucket) AS p
 WHERE in_scope(c.community_id, NULL, $community_id, NULL)
