@@ -1,7 +1,8 @@
 """The rollup tables: per community and month (and days, for the medians), the additive
 measures the case and wish metrics are made of, with the city's rows (community_id NULL)
-summed over the communities'. sql/_rollups.sql says how each is computed from the records;
-why they exist: docs/decisions/0005-scale.md.
+summed over the communities'; and the same measures per grid within each community, for
+the drill-downs into a community's grids (no city rows). sql/_rollups.sql says how each is
+computed from the records; why they exist: docs/decisions/0005-scale.md.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 
+from metrics import location
 from metrics.delta import META_PREFIX, WRITER, commit_properties, load_sql, open_table, sql_code
 
 if TYPE_CHECKING:
@@ -23,16 +24,24 @@ log = logging.getLogger(__name__)
 
 # Rollup tables per dataset, each built by the macro of the same stem in sql/_rollups.sql
 # (cases_rollup <- cases_measures). Keyed (community_id, month[, ...]); community_id NULL
-# is the city. Each commit to one records the data version it reflects (REFLECTS).
+# is the city. Those keyed by grid_id first (cases_grid_rollup <- cases_grid_measures) are
+# the same measures per grid, keyed (community_id, grid_id, ...), and have no city rows
+# (`has_city_rows`): the city's sum by grid would repeat every row. Each commit to one
+# records the data version it reflects (REFLECTS).
 ROLLUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "cases": {
         "cases_rollup": ("month",),
         "cases_days_rollup": ("month", "days", "received_month"),
+        "cases_grid_rollup": ("grid_id", "month"),
+        "cases_grid_days_rollup": ("grid_id", "month", "days", "received_month"),
     },
     "wishes": {
         "wishes_rollup": ("month",),
         "wishes_days_rollup": ("month", "days"),
         "wishes_cohort_rollup": ("month", "registered_on"),
+        "wishes_grid_rollup": ("grid_id", "month"),
+        "wishes_grid_days_rollup": ("grid_id", "month", "days"),
+        "wishes_grid_cohort_rollup": ("grid_id", "month", "registered_on"),
     },
 }
 REFLECTS = META_PREFIX + "reflects"
@@ -42,6 +51,7 @@ REFLECTS = META_PREFIX + "reflects"
 FORMAT = META_PREFIX + "format"
 ROLLUP_FORMAT = "2"  # 2: as of the period's end (cases by month received, wish cohorts)
 _ROLLUP_NAMES = frozenset(n for tables in ROLLUPS.values() for n in tables)
+_KEYS = {name: keys for tables in ROLLUPS.values() for name, keys in tables.items()}
 # Above this many touched communities a refresh rebuilds the whole rollup instead.
 INCREMENTAL_MAX = 50
 # Rollup files: small, so that a refresh rewrites little; row groups small enough for the
@@ -55,6 +65,12 @@ _ROLLUP_FILE_BYTES = 2 << 20
 # memory) they stay Parquet views too, so that the app keeps within its memory budget.
 _IN_MEMORY = frozenset({"cases_rollup", "wishes_rollup"})
 _IN_MEMORY_ROWS = 2_000_000
+
+
+def has_city_rows(name: str) -> bool:
+    """Whether rollup `name` holds the city's rows (community_id NULL) beside the
+    communities': all but the grid rollups."""
+    return _KEYS[name][0] != "grid_id"
 
 
 def reflected(store: Store, dataset: str) -> int | None:
@@ -108,18 +124,16 @@ def build(store: Store, dataset: str, version: int, communities: list[str] | Non
             if communities is not None:
                 _refresh_some(store, con, name, keys, communities, version)
             else:
-                _rebuild(store, con, name, keys, version)
+                _rebuild(store, con, name, version)
     finally:
         con.close()
 
 
-def _rebuild(
-    store: Store, con: duckdb.DuckDBPyConnection, name: str, keys: tuple[str, ...], v: int
-) -> None:
+def _rebuild(store: Store, con: duckdb.DuckDBPyConnection, name: str, v: int) -> None:
     # Rollup names and keys come from ROLLUPS, never from input.
     fresh = f"CREATE OR REPLACE TEMP TABLE _fresh AS {_build_sql(name, None)}"
     con.execute(fresh)
-    data = con.sql(_with_city_sql("_fresh", keys)).to_arrow_table()
+    data = con.sql(_complete_sql(name, "_fresh")).to_arrow_table()
     # Many files, each a run of communities: an upload's refresh then rewrites the few
     # holding its communities and the city, not the whole rollup.
     meta = {"reflects": str(v), "format": ROLLUP_FORMAT}
@@ -140,15 +154,33 @@ def _refresh_some(
     params = {f"c{i}": c for i, c in enumerate(communities)}
     fresh = f"CREATE OR REPLACE TEMP TABLE _fresh AS {_build_sql(name, len(communities))}"
     con.execute(fresh, params)
-    # The city rows anew: every measure is a sum over the communities, so they are the
-    # old city rows less the touched communities' old rows plus their fresh ones. Only
-    # those rows are read (the file statistics skip the rest). A key left at zero in
-    # every measure is dropped, as a rebuild would not have it: no community's row is
-    # ever all zeros (each holds at least one event), so no city row is either.
+    ordered = f"SELECT * FROM _fresh ORDER BY community_id, {', '.join(keys)}"
+    rows = con.sql(ordered)
+    data = rows.to_arrow_table()
+    predicate = f"community_id IN ({', '.join(literals)})"
+    if has_city_rows(name):
+        city = _city_rows(con, keys, old.file_uris(), params)
+        data = pa.concat_tables([data, city.select(rows.columns)])
+        predicate = f"community_id IS NULL OR {predicate}"
+    meta = {"reflects": str(v), "format": ROLLUP_FORMAT}
+    commit(store, name, data, meta, predicate=predicate, target_file_size=_ROLLUP_FILE_BYTES)
+
+
+def _city_rows(
+    con: duckdb.DuckDBPyConnection, keys: tuple[str, ...], files: list[str], params: dict[str, str]
+) -> pa.Table:
+    """The city rows anew after a refresh of the communities in `params` (their fresh rows
+    in _fresh, the rollup's old rows in `files`).
+
+    Every measure is a sum over the communities, so they are the old city rows less the
+    touched communities' old rows plus their fresh ones. Only those rows are read (the file
+    statistics skip the rest). A key left at zero in every measure is dropped, as a rebuild
+    would not have it: no community's row is ever all zeros (each holds at least one
+    event), so no city row is either."""
     measures = [c for c in con.sql("SELECT * FROM _fresh").columns if c not in keys]
     measures.remove("community_id")
     by = ", ".join(keys)
-    wanted = ", ".join(f"$c{i}" for i in range(len(communities)))
+    wanted = ", ".join(f"${p}" for p in params)
     negated = ", ".join(f"-{m} AS {m}" for m in measures)  # names from the rollup SQL
     difference = (
         "CREATE OR REPLACE TEMP TABLE _all AS"
@@ -157,19 +189,13 @@ def _refresh_some(
         f" WHERE community_id IN ({wanted})"
         " UNION ALL BY NAME SELECT * EXCLUDE (community_id) FROM _fresh"
     )
-    con.execute(difference, {"files": old.file_uris(), **params})
+    con.execute(difference, {"files": files, **params})
     nonzero = " OR ".join(f"{m} <> 0" for m in measures)
     city_rows = (
         f"SELECT * FROM ({_with_city_sql('_all', keys, city_only=True)})"
         f" WHERE {nonzero} ORDER BY {by}"
     )
-    city = con.sql(city_rows).to_arrow_table()
-    ordered = f"SELECT * FROM _fresh ORDER BY community_id, {', '.join(keys)}"
-    rows = con.sql(ordered)
-    data = pa.concat_tables([rows.to_arrow_table(), city.select(rows.columns)])
-    predicate = f"community_id IS NULL OR community_id IN ({', '.join(literals)})"
-    meta = {"reflects": str(v), "format": ROLLUP_FORMAT}
-    commit(store, name, data, meta, predicate=predicate, target_file_size=_ROLLUP_FILE_BYTES)
+    return con.sql(city_rows).to_arrow_table()
 
 
 def attach(
@@ -185,21 +211,25 @@ def attach(
     found: dict[str, list[str]] = {}
     for dataset, tables in ROLLUPS.items():
         v = version.of(dataset)
-        for name, keys in tables.items():
+        for name in tables:
             files = files_reflecting(store, name, v) if v >= 0 else None
             if files:
                 found[name] = files
                 continue
             if v >= 0 and files is None:  # ([]: it reflects an empty ledger, nothing to read)
                 log.warning("no rollup %s for %s@%d: reading the records", name, dataset, v)
-            rows = _with_city_sql(_build_sql(name, None), keys, sub=True)
+            rows = _complete_sql(name, _build_sql(name, None), sub=True)
             view = f"CREATE VIEW {name} AS {rows}"  # names from ROLLUPS
             con.execute(view)
     in_memory = {n: f for n, f in found.items() if n in _IN_MEMORY}
     if sum(_parquet_rows(f) for f in in_memory.values()) > _IN_MEMORY_ROWS:
         in_memory = {}
     for name, files in found.items():
-        if communities is not None or touched is not None:
+        if not has_city_rows(name):
+            # The grid rollups: only a drill-down into one community reads them, a few
+            # hundred rows that the row-group statistics find; the period values never do.
+            con.read_parquet(files).create_view(name)
+        elif communities is not None or touched is not None:
             _load_part(con, name, files, communities, touched)
         elif name in in_memory:
             # A table, not a view over Parquet: every page query reads it, and a table in
@@ -236,7 +266,7 @@ def _load_part(
 
 
 def _parquet_rows(files: list[str]) -> int:
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return sum(location.parquet_rows(f) for f in files)
 
 
 def _build_sql(name: str, communities: int | None) -> str:
@@ -246,6 +276,16 @@ def _build_sql(name: str, communities: int | None) -> str:
     if communities is None:
         return f"{select}('community', NULL, NULL)"
     return " UNION ALL ".join(f"{select}('community', $c{i}, NULL)" for i in range(communities))
+
+
+def _complete_sql(name: str, source: str, *, sub: bool = False) -> str:
+    """Rollup `name`'s rows in the order they are written: the community rows of `source`
+    followed by the city's where the rollup has them (`has_city_rows`)."""
+    keys = _KEYS[name]
+    if has_city_rows(name):
+        return _with_city_sql(source, keys, sub=sub)
+    rows = f"({source})" if sub else source
+    return f"SELECT * FROM {rows} AS r ORDER BY community_id, {', '.join(keys)}"
 
 
 def _with_city_sql(
@@ -269,5 +309,4 @@ def _with_city_sql(
 def recompute_sql(name: str) -> str:
     """Rollup `name`'s rows computed from the records (on a connection with the records and
     sql/_rollups.sql): what `python -m metrics check` compares the stored rollup with."""
-    keys = next(tables[name] for tables in ROLLUPS.values() if name in tables)
-    return _with_city_sql(_build_sql(name, None), keys, sub=True)
+    return _complete_sql(name, _build_sql(name, None), sub=True)

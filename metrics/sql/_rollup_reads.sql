@@ -6,7 +6,7 @@
 -- of sql/_rollups.sql that computes it from the records. Rows (unit_id, month,
 -- measures...), where unit_id NULL rows add up to the scope's total. unit_kind 'total'
 -- asks for the total rows only. The city and its communities come from the stored rollup;
--- grids from raw records.
+-- grids from raw records, or from the stored grid rollups (the `_grids` twins below).
 CREATE OR REPLACE MACRO rollup_rows(unit_kind, want_grid) AS
     unit_kind IN ('community', 'total') AND want_grid IS NULL;
 
@@ -64,6 +64,16 @@ CREATE OR REPLACE MACRO stored_scope(rollup, unit_kind, want_community) AS TABLE
     WHERE community_id = want_community AND unit_kind = 'community';
 
 
+-- A grid rollup's rows for the scope (a community, a grid or both), by unit (unit_of: each
+-- grid's own rows when drilling into a community's grids), as the *_measures macros give
+-- them from the records of the same scope: the same sums, several rows per unit and month
+-- where the unit is not a grid (one per grid), which every metric adds up anyway.
+CREATE OR REPLACE MACRO grid_rows(rollup, unit_kind, want_community, want_grid) AS TABLE
+    SELECT unit_of(unit_kind, community_id, grid_id) AS unit_id, * EXCLUDE (community_id, grid_id)
+    FROM query_table(rollup)
+    WHERE in_scope(community_id, grid_id, want_community, want_grid);
+
+
 -- The exact median of a histogram of days (rows unit_id, month, days, n, as cases_days and
 -- wishes_days give them; `histogram` names a table of them) per bucket and unit, over the
 -- months from date_from to date_to: the mean of the two middle values when their number is
@@ -93,7 +103,9 @@ CREATE OR REPLACE MACRO median_days(histogram, date_from, date_to, bucket) AS TA
     GROUP BY period_start, unit_id;
 
 
--- The five rollup reads, each with its two twins: which rollup table, which measures.
+-- The five rollup reads, each with its twins: which rollup table, which measures. The
+-- `_grids` twin gives the `_records` twin's rows (by grid, or for one grid) from the grid
+-- rollup: what catalog reads whenever a query is by grid or for a grid.
 CREATE OR REPLACE MACRO cases_monthly(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM cases_measures(unit_kind, want_community, want_grid))
     FROM rollup_read('cases_rollup', 'measured', unit_kind, want_community, want_grid);
@@ -101,6 +113,9 @@ CREATE OR REPLACE MACRO cases_monthly_stored(unit_kind, want_community, want_gri
     FROM stored_scope('cases_rollup', unit_kind, want_community);
 CREATE OR REPLACE MACRO cases_monthly_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM cases_measures(unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
+CREATE OR REPLACE MACRO cases_monthly_grids(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM grid_rows('cases_grid_rollup', unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);
 
 CREATE OR REPLACE MACRO cases_days(unit_kind, want_community, want_grid) AS TABLE
@@ -111,6 +126,9 @@ CREATE OR REPLACE MACRO cases_days_stored(unit_kind, want_community, want_grid) 
 CREATE OR REPLACE MACRO cases_days_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM cases_days_measures(unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);
+CREATE OR REPLACE MACRO cases_days_grids(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM grid_rows('cases_grid_days_rollup', unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
 
 CREATE OR REPLACE MACRO wishes_monthly(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_measures(unit_kind, want_community, want_grid))
@@ -119,6 +137,9 @@ CREATE OR REPLACE MACRO wishes_monthly_stored(unit_kind, want_community, want_gr
     FROM stored_scope('wishes_rollup', unit_kind, want_community);
 CREATE OR REPLACE MACRO wishes_monthly_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_measures(unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
+CREATE OR REPLACE MACRO wishes_monthly_grids(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM grid_rows('wishes_grid_rollup', unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);
 
 CREATE OR REPLACE MACRO wishes_days(unit_kind, want_community, want_grid) AS TABLE
@@ -129,6 +150,9 @@ CREATE OR REPLACE MACRO wishes_days_stored(unit_kind, want_community, want_grid)
 CREATE OR REPLACE MACRO wishes_days_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_days_measures(unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);
+CREATE OR REPLACE MACRO wishes_days_grids(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM grid_rows('wishes_grid_days_rollup', unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
 
 CREATE OR REPLACE MACRO wishes_cohorts(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_cohort_measures(unit_kind, want_community, want_grid))
@@ -137,4 +161,7 @@ CREATE OR REPLACE MACRO wishes_cohorts_stored(unit_kind, want_community, want_gr
     FROM stored_scope('wishes_cohort_rollup', unit_kind, want_community);
 CREATE OR REPLACE MACRO wishes_cohorts_records(unit_kind, want_community, want_grid) AS TABLE
     WITH measured AS (FROM wishes_cohort_measures(unit_kind, want_community, want_grid))
+    FROM with_total_rows('measured', unit_kind);
+CREATE OR REPLACE MACRO wishes_cohorts_grids(unit_kind, want_community, want_grid) AS TABLE
+    WITH measured AS (FROM grid_rows('wishes_grid_cohort_rollup', unit_kind, want_community, want_grid))
     FROM with_total_rows('measured', unit_kind);
