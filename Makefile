@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system run check lint types test format
+.PHONY: setup system run check lint types test format spark-check
 
-setup: system $(VENV)/.installed
+setup: system $(VENV)/.installed node_modules/.installed
 
 # Debian packages (chromium, fonts-noto-cjk, poppler-utils), installed only when missing;
 # first, as a fresh Debian Python may need python3-venv before the venv can be made.
@@ -18,6 +18,12 @@ system:
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# axe-core for the accessibility check (tests/browser/test_axe.py), at the version the lock
+# pins; again only when package.json or the lock changed. --prefer-offline: npm's cache first.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --prefer-offline
 	touch $@
 
 run: setup
@@ -40,6 +46,13 @@ types: setup
 # other two keep both cores busy with the rest.
 test: setup
 	$(BIN)/pytest -n 3 --dist loadfile
+
+# The Spark rebuild's tests (python -m metrics refresh --engine spark): pyspark and sqlglot
+# into the same venv (pip skips them once installed), then only the tests marked spark.
+# Not part of check: CI runs it as a step of its own, after check.
+spark-check: setup
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-spark.txt
+	$(BIN)/pytest -m spark -p no:cacheprovider
 
 # Not part of check: rewrites files.
 format: setup

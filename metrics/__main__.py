@@ -28,9 +28,11 @@ from metrics import (
     catalog,
     check,
     cli_followups,
+    cli_geo,
     cli_notify,
     demo,
     ingest,
+    location,
     periods,
     review,
     templates,
@@ -303,6 +305,10 @@ def _commit_line(entry: dict[str, Any], lang: str) -> str:
 
 @command("refresh")
 def _refresh(args: argparse.Namespace, store: Store) -> int:
+    if args.engine == "spark":
+        from metrics.spark.cli import refresh_command  # pyspark is optional
+
+        return refresh_command(args, store)
     access.refresh(store, args.principal)
     print(t("cli_refreshed", args.lang, version=store.version().token))
     return 0
@@ -313,7 +319,9 @@ def _bench(args: argparse.Namespace, store: Store) -> int:
     from metrics import bench  # numpy-heavy; only this command needs it
 
     workdir = Path(args.dir) if args.dir else None
-    result = bench.run(float(args.scale), runs=args.runs, workdir=workdir, keep=args.keep)
+    result = bench.run(
+        float(args.scale), runs=args.runs, workdir=workdir, keep=args.keep, spark=not args.no_spark
+    )
     print(json.dumps(result, ensure_ascii=False) if args.json else bench.table_text(result))
     return 0
 
@@ -353,6 +361,8 @@ def _add_upload_commands(sub: Any) -> None:
         "refresh", help="bring rollups and period values up to the data (after a metric change)"
     )
     f.add_argument("--lang", choices=["zh", "en"], default="zh")
+    f.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    f.add_argument("--master", default="local[2]", help="Spark master URL (--engine spark)")
     r = sub.add_parser("rollback", help="restore a dataset version (itself a new version)")
     r.add_argument("target", metavar="DATASET@VERSION", help="e.g. cases@3 (see `history`)")
     r.add_argument("--user", default=getpass.getuser(), help="recorded in the history")
@@ -435,12 +445,14 @@ def parser() -> argparse.ArgumentParser:
     _add_report_command(sub)
     cli_followups.add_parser(sub)  # followups list|add|answer|...: metrics/cli_followups.py
     cli_notify.add_parsers(sub)  # notify, subscribe
+    cli_geo.add_parser(sub)  # boundaries upload|template|show: metrics/cli_geo.py
     b = sub.add_parser("bench", help="time the pages' queries on a synthetic store of N records")
     b.add_argument("--scale", required=True, help="records: 1e5, 1e6, 1e7 or 1e8")
     b.add_argument("--runs", type=int, default=7, help="timed runs per query (p50, p95)")
     b.add_argument("--dir", help="where to build the store (reused if it holds one)")
     b.add_argument("--keep", action="store_true", help="keep the temporary store")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--no-spark", action="store_true", help="no Spark rebuild beside DuckDB's")
     return p
 
 
@@ -451,11 +463,13 @@ COMMANDS.update(cli_notify.COMMANDS)
 _READERS = frozenset({"summary", "report", "history", "template", "audit", "check", "refresh"})
 COMMANDS[cli_followups.NAME] = cli_followups.run
 _READERS |= {cli_followups.NAME}  # the demo's items listed; its writes refused in words
+COMMANDS[cli_geo.NAME] = cli_geo.run
+_READERS |= {cli_geo.NAME}  # the demo's boundaries shown; an upload refused in words
 
 
 def _open(args: argparse.Namespace, lang: str) -> Store | None:
     """The store the command uses (see the module's docstring); None when there is none."""
-    root = Path(args.data_dir) if args.data_dir else data_dir()
+    root = location.at(args.data_dir) if args.data_dir else data_dir()
     if args.command == "demo":
         return demo.store_at(root)
     real = Store(root)

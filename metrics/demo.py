@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from metrics.geo import demo as geo_demo
+from metrics.location import S3Path
 from metrics.periods import Period, add_months, local_tz, month_end
 from metrics.store import DEMO_DIR, Store, StoreError
 
@@ -418,7 +420,7 @@ def _p(weights: Any) -> np.ndarray:
     return out
 
 
-def store_at(root: Path | str | None = None) -> Store:
+def store_at(root: Path | S3Path | str | None = None) -> Store:
     """The demo store of a data directory (default $GOVDASH_DATA_DIR): its own directory,
     `demo/`, beside the real store, never in it."""
     return Store(root, DEMO_DIR)
@@ -449,6 +451,7 @@ def write(store: Store) -> dict[str, int]:
                 refresh=False,
             )
             counts[name] = len(frame)
+        geo_demo.write(store, frames["grids"])  # schematic boundaries (示意) for the map
         store.refresh_all()
     log.info("demo store written to %s: %s", store.tables_dir, counts)
     return counts

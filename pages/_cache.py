@@ -435,3 +435,26 @@ def validated_upload(
         lang(),
         data,
     )
+
+
+# -- the grid map (pages/_map.py): shapes keyed by the boundaries' version -------------------
+@st.cache_data(show_spinner=False, max_entries=200, hash_funcs=_BY_READER)
+def _map_shapes(
+    boundaries: int | None,
+    directory: str,
+    me: Principal,
+    unit: str,
+    cid: str | None,
+    unit_ids: tuple[str, ...],
+) -> access.MapShapes:
+    return access.map_shapes(get_store(), me, unit, cid, unit_ids)
+
+
+def map_shapes(
+    me: Principal, unit: str, cid: str | None, unit_ids: tuple[str, ...]
+) -> access.MapShapes:
+    """The shapes a map draws, read again when a community uploads new boundaries (and for
+    the demo's schematic ones, which are keyed by the store shown)."""
+    store = get_store()
+    version = access.boundaries_version(store)
+    return _map_shapes(version, str(store.tables_dir), me, unit, cid, unit_ids)

@@ -4,7 +4,7 @@
 # a colour emoji font for the status cues (✅ ⚠️ ❌) that pages show beside colours, and
 # poppler-utils (pdftotext) to read back the generated PDF reports, LibreOffice Calc to open
 # every CSV export as a reader would (no cell may come out a formula), and nginx to test the
-# reverse-proxy configuration in deploy/ for real.
+# reverse-proxy configuration in deploy/ for real, and Java 17 for the Spark rebuild.
 # Installs only what is missing, and only as root; otherwise says what to install.
 set -euo pipefail
 
@@ -15,6 +15,11 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v soffice >/dev/null || missing+=(libreoffice-calc)
 [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+# Java 17 for pyspark (make spark-check, python -m metrics refresh --engine spark).
+compgen -G "/usr/lib/jvm/java-17-openjdk-*/bin/java" >/dev/null || missing+=(openjdk-17-jre-headless)
+# Node and npm install axe-core (package.json), the accessibility check of the browser tests.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 # Debian's own Python makes no venv without ensurepip.
 "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 
