@@ -52,7 +52,7 @@ test: setup
 # Not part of check: CI runs it as a step of its own, after check.
 spark-check: setup
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-spark.txt
-	$(BIN)/pytest -m spark -p no:cacheprovider
+	GOVDASH_SPARK_TESTS=1 $(BIN)/pytest -m spark -p no:cacheprovider
 
 # Not part of check: rewrites files.
 format: setup

@@ -42,6 +42,11 @@ SECTIONS = ("narrative", "carried", "headline", "league", "followups", "submissi
 # the page's title, period and version on one line above the section chooser, and the
 # section below them never taller than the rest of the screen: a table longer than that
 # scrolls inside itself under its header, and so, as a last resort, does the section.
+# Follow-up tables in meeting mode: past SCROLL_ROWS rows, a box of this height (fits under
+# the header at 1440x900) that scrolls inside. Streamlit's own scroller for a table given a
+# height is reachable by keyboard (axe: scrollable-region-focusable); a CSS overflow is not.
+FOLLOW_UP_PX = 520
+SCROLL_ROWS = 8
 _MAIN = '[data-testid="stMainBlockContainer"]'
 _MD = '[data-testid="stMarkdownContainer"]'
 _MEETING_CSS = f"""
@@ -58,9 +63,6 @@ _MEETING_CSS = f"""
 [data-testid="stLayoutWrapper"]:has(> .st-key-meeting_body) {{ flex: 1 1 0; min-height: 0; }}
 .st-key-meeting_body {{ height: 100%; overflow-y: auto; overflow-x: hidden; }}
 {_MAIN} [data-testid="stTable"] {{ max-height: calc(100vh - 17rem); overflow: auto; }}
-{_MAIN} [class*="st-key-meeting_followups"] [data-testid="stTable"] {{
-    max-height: calc(100vh - 20rem);
-}}
 {_MAIN} .st-key-meeting_league [data-testid="stTable"] td {{
     font-size: 1.25rem; padding: 0.3rem 0.4rem;
 }}
@@ -92,8 +94,12 @@ def _table(
     """st.table in meeting mode (large type), else an interactive st.dataframe whose `pin`
     columns (the first by default; none for a table whose index says what a row is) stay
     in view as a wide table scrolls sideways."""
-    if meeting:
-        return st.table(frame, hide_index=options.get("hide_index", True))
+    if meeting:  # a table taller than `scroll_px` scrolls inside, focusable by keyboard
+        height = options.get("scroll_px") if len(frame) > SCROLL_ROWS else None
+        return st.table(
+            frame, hide_index=options.get("hide_index", True), height=height or "content"
+        )
+    options.pop("scroll_px", None)
     columns = list(frame.columns[:1] if pin is None else pin)
     config = pinned(columns, options.pop("column_config", None), first=len(columns))
     return st.dataframe(frame, placeholder="—", key=key, column_config=config, **options)
@@ -356,7 +362,7 @@ def _followups(data: Review, meeting: bool) -> None:
         if not meeting:  # there the view's name says it
             st.markdown(f"**{md_escape(tr('fu_groups'))}**")
         with st.container(key="meeting_followups_groups" if meeting else None):
-            _table(summary, meeting, key="followup_groups", hide_index=True)
+            _table(summary, meeting, key="followup_groups", hide_index=True, scroll_px=FOLLOW_UP_PX)
     if view not in (None, "list"):
         return
     columns = {
@@ -379,7 +385,7 @@ def _followups(data: Review, meeting: bool) -> None:
     shown = shown.astype(object).where(shown.notna(), "")
     shown.insert(list(columns).index("age_days"), tr("col_age"), age)
     with st.container(key="meeting_followups_list" if meeting else None):
-        _table(shown, meeting, key="followups", hide_index=True)
+        _table(shown, meeting, key="followups", hide_index=True, scroll_px=FOLLOW_UP_PX)
     if not meeting:
         full = labelled(frame, {"community": "col_community", **columns, "since": "col_since"})
         stem = f"{tr('file_followups')}-{data.period.code}"
