@@ -36,7 +36,7 @@ _NATIVE_RE = re.compile(r"CREATE TEMPORARY FUNCTION (\w+)\(", re.I)
 _COMMENT_RE = re.compile(r"--[^\n]*")
 
 
-class NestedSpark(Spark):
+class NestedSpark(Spark):  # type: ignore[misc,unused-ignore]
     """Spark SQL keeping a common table expression inside the subquery that defines it
     (Spark reads them there): sqlglot's Spark moves them all to the top, where two inlined
     macros' `measured` would clash."""
