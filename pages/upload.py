@@ -163,13 +163,7 @@ def _show_diff(diff: access.Diff, dataset: str) -> None:
             f"**{tr('upload_new_rows', shown=diff.new_rows.num_rows, count=counts['new'])}**"
         )
         new = localise_columns(diff.new_rows.to_pandas(), dataset)
-        st.dataframe(
-            new,
-            hide_index=True,
-            placeholder="—",
-            key="upload_new_sample",
-            column_config=pinned(new.columns),
-        )
+        _preview(new, "upload_new_sample")
     if diff.changed.num_rows:
         assert diff.changed_rows is not None and diff.changed_before is not None
         changed = diff.marked_changes(
@@ -182,23 +176,18 @@ def _show_diff(diff: access.Diff, dataset: str) -> None:
         ]
         shown = len(changed)
         st.markdown(f"**{tr('upload_changed_rows_shown', shown=shown, count=counts['changed'])}**")
-        st.dataframe(
-            changed,
-            hide_index=True,
-            placeholder="—",
-            key="upload_changed",
-            column_config=pinned(changed.columns),
-        )
+        _preview(changed, "upload_changed")
     if diff.deleted.num_rows:
         st.warning(tr("upload_will_delete", count=diff.deleted.num_rows))
         deleted = localise_columns(diff.deleted.to_pandas(), dataset)
-        st.dataframe(
-            deleted,
-            hide_index=True,
-            placeholder="—",
-            key="upload_deleted",
-            column_config=pinned(deleted.columns),
-        )
+        _preview(deleted, "upload_deleted")
+
+
+def _preview(frame: pd.DataFrame, key: str) -> None:
+    """Rows of the upload's preview: wide ledgers scroll inside, their first column pinned."""
+    st.dataframe(
+        frame, hide_index=True, placeholder="—", key=key, column_config=pinned(frame.columns)
+    )
 
 
 def _commit(validation: access.Validation, replace: bool) -> None:
