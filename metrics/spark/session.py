@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from metrics.derived.rollups import ROLLUPS, files_reflecting
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MASTER = "local[2]"
+DRIVER_MEMORY = "4g"  # GOVDASH_SPARK_DRIVER_MEMORY says otherwise
 # Debian's Java 17 (scripts/install-system-packages.sh), when JAVA_HOME names none: the
 # machine's default `java` may be another version, which pyspark 4 refuses or misreads.
 DEBIAN_JVMS = Path("/usr/lib/jvm")
@@ -49,6 +52,9 @@ _CONFIG = {
     # Rollups are small: a few partitions per shuffle, not Spark's 200.
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
+    # Results come back as Parquet files (to_arrow): timestamps as Arrow reads them, not
+    # Spark's default INT96.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 
 
@@ -84,6 +90,11 @@ def start(master: str = DEFAULT_MASTER, *, compiled: bool = True) -> SparkSessio
     from pyspark.sql import SparkSession  # optional (requirements-spark.txt)
 
     builder = SparkSession.builder.master(master).appName("govdash-refresh")
+    # The driver's heap, which local mode's tasks share: Spark's 1 GB ran out in the period
+    # values' aggregation at 10^7 records (its spill readers' buffers). Read at the JVM's
+    # start (pyspark passes it to spark-submit), so from here, not from spark-defaults.
+    memory = os.environ.get("GOVDASH_SPARK_DRIVER_MEMORY") or DRIVER_MEMORY
+    builder = builder.config("spark.driver.memory", memory)
     for key, value in (_CONFIG if compiled else {**_CONFIG, **_INTERPRETED}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -154,8 +165,20 @@ def register_events(spark: SparkSession, store: Store) -> None:
 
 
 def to_arrow(frame: DataFrame, schema: pa.Schema | None = None) -> pa.Table:
-    """A Spark result as Arrow, every column nullable (as DuckDB's), cast to `schema`."""
-    table = frame.toArrow()
+    """A Spark result as Arrow, every column nullable (as DuckDB's), cast to `schema`.
+
+    The rows come back through Parquet files in a local temporary directory, in the order
+    of the frame's partitions, not through the driver (`toArrow`): at 10^7 records a grid
+    rollup's few million rows, collected as one result, were lost from the driver's block
+    manager (TaskResultLost) in a 1 GB local JVM; written by the tasks, they never pass
+    through it."""
+    with tempfile.TemporaryDirectory(prefix="govdash-spark-") as folder:
+        out = Path(folder) / "result"
+        frame.write.parquet(str(out))
+        # part-00000, part-00001, ...: the partitions' order, which an orderBy's is.
+        parts = sorted(out.glob("part-*.parquet"))
+        pieces = [pq.read_table(part) for part in parts]
+        table = pa.concat_tables(pieces) if pieces else frame.limit(0).toArrow()
     fields = [pa.field(f.name, f.type, nullable=True) for f in table.schema]
     table = table.cast(pa.schema(fields))
     return table.cast(schema) if schema is not None else table
