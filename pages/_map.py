@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -62,20 +63,16 @@ def figure(
 ) -> go.Figure:
     """The map: a filled outline per polygon, and at each shape's representative point a
     marker with the status cue, the unit's name and its figure (what a click reports)."""
-    m = access.metric(metric)
     known = [float(v) for v in values.values() if v is not None and not pd.isna(v)]
     low, high = (min(known), max(known)) if known else (0.0, 0.0)
     fig = go.Figure()
     labels, hovers = [], []
-    for shape in shapes.shapes:
-        value = values.get(shape.unit_id)
-        icon, colour = cue_and_colour(metric, value, low, high, tg)
-        number = None if value is None or pd.isna(value) else float(value)
-        shown = fmt_number(number, m.format, lang())
-        name = plot_text(names.get(shape.unit_id, shape.unit_id))
-        labels.append(f"{icon} {_wrapped(name)}<br>{shown}".strip())
-        cue = access.target_cue(access.target_status(metric, number, tg), lang())
-        hovers.append(f"{name}<br>{plot_text(metric_label(metric))}：{shown}<br>{cue}")
+    for shape, unit in zip(shapes.shapes, _units(shapes, values, names, metric, tg), strict=True):
+        icon, colour = cue_and_colour(metric, unit.number, low, high, tg)
+        name = plot_text(unit.name)
+        labels.append(f"{icon} {_wrapped(name)}<br>{unit.shown}".strip())
+        label = plot_text(metric_label(metric))
+        hovers.append(f"{name}<br>{label}：{unit.shown}<br>{unit.cue}")
         width = 3 if shape.unit_id == chosen else 1
         line = {"color": CHOSEN if shape.unit_id == chosen else OUTLINE, "width": width}
         for xs, ys in shape.shells:
@@ -215,21 +212,41 @@ def map_table(
     tg: access.Targets,
 ) -> pd.DataFrame:
     """What the map shows, as text: each drawn unit, its figure and its status in words."""
+    rows = [
+        {
+            tr("map_units_name"): unit.name,
+            metric_label(metric): unit.shown,
+            tr("map_status"): unit.cue,
+        }
+        for unit in _units(shapes, values, names, metric, tg)
+    ]
+    return pd.DataFrame(rows)
+
+
+class _Unit(NamedTuple):
+    name: str
+    number: float | None
+    shown: str  # the number as the page writes it
+    cue: str  # the status against the target, in words ("" without one)
+
+
+def _units(
+    shapes: access.MapShapes,
+    values: Mapping[str, float | None],
+    names: Mapping[str, str],
+    metric: str,
+    tg: access.Targets,
+) -> list[_Unit]:
+    """Each drawn unit's name, figure and status: what the map and its table both show."""
     kind = access.metric(metric).format
-    rows = []
+    out = []
     for shape in shapes.shapes:
         value = values.get(shape.unit_id)
         number = None if value is None or pd.isna(value) else float(value)
-        rows.append(
-            {
-                tr("map_units_name"): names.get(shape.unit_id, shape.unit_id),
-                metric_label(metric): fmt_number(number, kind, lang()),
-                tr("map_status"): access.target_cue(
-                    access.target_status(metric, number, tg), lang()
-                ),
-            }
-        )
-    return pd.DataFrame(rows)
+        cue = access.target_cue(access.target_status(metric, number, tg), lang())
+        name = names.get(shape.unit_id, shape.unit_id)
+        out.append(_Unit(name, number, fmt_number(number, kind, lang()), cue))
+    return out
 
 
 def _drill(chart_key: str, by: str) -> None:
