@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from app_helpers import open_page
 from streamlit.testing.v1 import AppTest
 
 from metrics import access
@@ -24,19 +25,11 @@ from metrics.i18n import t
 from metrics.periods import Period
 from metrics.store import Store
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Principal("admin@qtx.gov.cn", "admin")
 LEADER = "leader@qtx.gov.cn"
 CLERK = "clerk1@qtx.gov.cn"
-AUTH = {
-    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
-    "cookie_secret": "test-cookie-secret",
-    "client_id": "govdash",
-    "client_secret": "secret",
-    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-}
 ROLES = {
     "users": [
         {"user": LEADER, "role": "leader", "community_id": None, "name": "市委领导"},
@@ -140,24 +133,7 @@ def test_the_audit_log_only_grows(roles_store: Store) -> None:
 def signed_in(
     page: str, user: str | None, claims: dict[str, object] | None = None, **params: str
 ) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["auth"] = AUTH
-    at.user = {
-        "is_logged_in": user is not None,
-        # A provider that vouches for the e-mail (a missing email_verified verifies nothing).
-        **(
-            {"email": user, "email_verified": True, "sub": f"sub-{user}", "iat": 1764230400}
-            if user
-            else {}
-        ),
-        **(claims or {}),
-    }
-    at.switch_page(f"pages/{page}.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, user, claims=claims, **params)
 
 
 def test_not_signed_in_sees_the_login_page_and_no_data(roles_store: Store) -> None:

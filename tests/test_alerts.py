@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from app_helpers import AUTH
 from streamlit.testing.v1 import AppTest
 
 from metrics import access, alerts, ingest
@@ -33,7 +34,6 @@ from metrics.i18n import t
 from metrics.periods import add_months
 from metrics.schemas import DATASETS
 from metrics.store import REPO_ROOT, Store
-from tests.test_access import AUTH
 
 NOW = "2025-12-10T10:00:00"
 COMMUNITIES = (

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from app_helpers import open_page
 from conftest import FIXTURES, fixture_store, fixture_table
 from ingest_helpers import case_row, csv_bytes, snapshot
 from streamlit.testing.v1 import AppTest
@@ -27,15 +28,7 @@ from metrics.i18n import t
 from metrics.schemas import DATASETS
 from metrics.store import DEMO_DIR, REPO_ROOT, Store, StoreError
 
-APP = str(REPO_ROOT / "app.py")
 ADMIN = Principal("admin@qtx.gov.cn", "admin")
-AUTH = {
-    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
-    "cookie_secret": "test-cookie-secret",
-    "client_id": "govdash",
-    "client_secret": "secret",
-    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
-}
 REGISTERS = ["--communities", str(FIXTURES / "communities.csv")]
 REGISTERS += ["--grids", str(FIXTURES / "grids.csv")]
 NOVEMBER = csv_bytes([case_row("N01", "QTX01", "QTX01-G01"), case_row("N02", "QTX01", "QTX01-G02")])
@@ -65,17 +58,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def page(name: str, auth: bool = False, user: str | None = None, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if auth:
-        at.secrets["auth"] = AUTH
-        claims = {"email": user, "email_verified": True, "sub": f"sub-{user}", "iat": 1}
-        at.user = {"is_logged_in": user is not None, **(claims if user else {})}
-    at.switch_page(f"pages/{name}.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(name, user, auth=auth, **params)
 
 
 def shows_nothing(at: AppTest) -> bool:
