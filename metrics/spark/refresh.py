@@ -18,6 +18,8 @@ from metrics.catalog import CITY
 from metrics.derived import city_counts, period_table, rollups
 from metrics.derived.period_table import PERIOD_DATASETS, PERIOD_VALUES
 from metrics.derived.rollups import ROLLUP_FORMAT, ROLLUPS
+from metrics.i18n import Refusal
+from metrics.location import S3Path
 from metrics.queries import CITY_COUNTS
 from metrics.schemas import DATASETS
 from metrics.spark import session, translate
@@ -35,7 +37,11 @@ _RECORDS_SOURCE = "read_parquet($files, union_by_name = true)"
 
 def refresh(store: Store, master: str = session.DEFAULT_MASTER) -> StoreVersion:
     """Every derived table rebuilt on Spark for the store's current version (returned).
-    A table Spark cannot read from its files alone is refused before anything is written."""
+    A table Spark cannot read from its files alone is refused before anything is written,
+    and so is a store on S3: Spark would need the hadoop-aws jars to read it, which are
+    never downloaded (docs/decisions/0017-spark-refresh.md)."""
+    if isinstance(store.root, S3Path):  # before anything is read or started
+        raise Refusal("spark_s3", root=str(store.root))
     version = store.version()
     session.check_store(store, version)
     spark = session.start(master, compiled=session.records(store, version) >= session.CODEGEN_FROM)
