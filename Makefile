@@ -41,11 +41,12 @@ types: setup
 	$(BIN)/mypy
 
 # Three workers, one test file each at a time: the browser tests keep one Streamlit server
-# and one Chromium for their whole file. The kill -9 loop (tests/test_crash.py, ~10 min)
-# mostly waits for the processes it kills, so it takes a worker but little CPU, and the
-# other two keep both cores busy with the rest.
+# and one Chromium for their whole file. The longest files go first, in the order
+# tests/conftest.py gives (LONGEST_FIRST), not xdist's (by number of tests, which put the
+# one-test kill -9 loop last); the kill -9 loops mostly wait for the processes they kill,
+# so they take a worker but little CPU, and the other two keep both cores busy.
 test: setup
-	$(BIN)/pytest -n 3 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 # The Spark rebuild's tests (python -m metrics refresh --engine spark): pyspark and sqlglot
 # into the same venv (pip skips them once installed), then only the tests marked spark.
