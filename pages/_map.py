@@ -67,11 +67,11 @@ def figure(
     low, high = (min(known), max(known)) if known else (0.0, 0.0)
     fig = go.Figure()
     labels, hovers = [], []
+    label = plot_text(metric_label(metric))
     for shape, unit in zip(shapes.shapes, _units(shapes, values, names, metric, tg), strict=True):
         icon, colour = cue_and_colour(metric, unit.number, low, high, tg)
         name = plot_text(unit.name)
         labels.append(f"{icon} {_wrapped(name)}<br>{unit.shown}".strip())
-        label = plot_text(metric_label(metric))
         hovers.append(f"{name}<br>{label}：{unit.shown}<br>{unit.cue}")
         width = 3 if shape.unit_id == chosen else 1
         line = {"color": CHOSEN if shape.unit_id == chosen else OUTLINE, "width": width}

@@ -8,7 +8,7 @@ same store version as the screen (the version is printed on both).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -89,17 +89,17 @@ def _table(
     *,
     key: str,
     pin: Sequence[Any] | None = None,
+    scroll_px: int | None = None,
     **options: Any,
 ) -> Any:
     """st.table in meeting mode (large type), else an interactive st.dataframe whose `pin`
     columns (the first by default; none for a table whose index says what a row is) stay
     in view as a wide table scrolls sideways."""
-    if meeting:  # a table taller than `scroll_px` scrolls inside, focusable by keyboard
-        height = options.get("scroll_px") if len(frame) > SCROLL_ROWS else None
-        return st.table(
-            frame, hide_index=options.get("hide_index", True), height=height or "content"
-        )
-    options.pop("scroll_px", None)
+    if meeting:  # past SCROLL_ROWS rows, `scroll_px` high and scrolling inside (keyboard too)
+        height: int | Literal["content"] = "content"
+        if scroll_px is not None and len(frame) > SCROLL_ROWS:
+            height = scroll_px
+        return st.table(frame, hide_index=options.get("hide_index", True), height=height)
     columns = list(frame.columns[:1] if pin is None else pin)
     config = pinned(columns, options.pop("column_config", None), first=len(columns))
     return st.dataframe(frame, placeholder="—", key=key, column_config=config, **options)

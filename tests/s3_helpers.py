@@ -56,3 +56,23 @@ def moto_s3(bucket: str) -> Iterator[dict[str, str]]:
     finally:
         server.kill()
         server.wait()
+
+
+@contextmanager
+def s3_environment(bucket: str) -> Iterator[dict[str, str]]:
+    """`moto_s3(bucket)` with its AWS_* environment set in this process too (so for the CLI
+    run in it and the ones it starts), and the store's S3 clients made afresh for it."""
+    import pytest
+
+    from metrics import location
+
+    with moto_s3(bucket) as env, pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        location.filesystem.cache_clear()  # made for another server, or none
+        location.s3_client.cache_clear()
+        try:
+            yield env
+        finally:
+            location.filesystem.cache_clear()
+            location.s3_client.cache_clear()

@@ -24,10 +24,10 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, fixture_store
 from ingest_helpers import case_row, csv_bytes, seed_grids
-from s3_helpers import moto_s3
+from s3_helpers import s3_environment
 from test_crash import keys_unique, one_entry_per_version, stage
 
-from metrics import access, catalog, location
+from metrics import access, catalog
 from metrics.__main__ import main
 from metrics.access import Principal
 from metrics.derived import audit_log, recovery, rollups
@@ -44,16 +44,10 @@ OCTOBER = Period.of("month", dt.date(2025, 10, 1))
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[dict[str, str]]:
-    """moto's S3 server (tests/s3_helpers.py) and the AWS_* environment pointing there, for
-    this process and the CLI's."""
-    with moto_s3(BUCKET) as env, pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        location.filesystem.cache_clear()  # made for another server, or none
-        location.s3_client.cache_clear()
+    """moto's S3 server and the AWS_* environment pointing there, for this process and the
+    CLI's (tests/s3_helpers.py)."""
+    with s3_environment(BUCKET) as env:
         yield env
-        location.filesystem.cache_clear()
-        location.s3_client.cache_clear()
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -198,30 +198,21 @@ def test_a_store_on_s3_is_refused_before_anything(capsys: pytest.CaptureFixture[
     Chinese refusal, exit 2, before a session starts, and its objects stay as they were."""
     import boto3
 
-    from metrics import location
-    from tests.s3_helpers import moto_s3
+    from tests.s3_helpers import s3_environment
 
-    with moto_s3("govdash-spark") as env, pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        location.filesystem.cache_clear()
-        location.s3_client.cache_clear()
-        try:
-            root = "s3://govdash-spark/store"
-            assert main(["--data-dir", root, "init"]) == 0  # as a first deployment does
-            client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    with s3_environment("govdash-spark") as env:
+        root = "s3://govdash-spark/store"
+        assert main(["--data-dir", root, "init"]) == 0  # as a first deployment does
+        client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
 
-            def objects() -> dict[str, str]:
-                listed = client.list_objects_v2(Bucket="govdash-spark").get("Contents", [])
-                return {o["Key"]: o["ETag"] for o in listed}
+        def objects() -> dict[str, str]:
+            listed = client.list_objects_v2(Bucket="govdash-spark").get("Contents", [])
+            return {o["Key"]: o["ETag"] for o in listed}
 
-            before = objects()
-            code = main(["--data-dir", root, "refresh", "--engine", "spark"])
-            err = capsys.readouterr().err
-            assert code == 2
-            assert "数据存放在对象存储（s3://govdash-spark/store），Spark 重建只能读取" in err
-            assert "Traceback" not in err
-            assert objects() == before
-        finally:
-            location.filesystem.cache_clear()
-            location.s3_client.cache_clear()
+        before = objects()
+        code = main(["--data-dir", root, "refresh", "--engine", "spark"])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert "数据存放在对象存储（s3://govdash-spark/store），Spark 重建只能读取" in err
+        assert "Traceback" not in err
+        assert objects() == before
